@@ -1,4 +1,4 @@
-# chatmail-c: every program into build/, sanitizer builds into build/asan/, fuzzers into build/fuzz/.
+# chatmail-c: every program into build/, sanitizer builds into build/asan/, fuzzers into $(BUILD)/fuzz/.
 # Programs are listed once in PROGRAMS with their sources in <name>_SRC and extra libraries in
 # <name>_LIBS; a program whose sources do not exist yet is skipped.
 
@@ -11,6 +11,8 @@ LDLIBS    = -lsqlite3 -lcrypt -lm
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 20
+# Another BUILD lets several people build and test in one tree at once.
+BUILD    ?= build
 
 PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl
 doveauth_SRC        = $(wildcard auth/doveauth.c)
@@ -26,7 +28,7 @@ LIB_HDR   = $(wildcard lib/*.h)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 
-all: $(addprefix build/,$(BUILT))
+all: $(addprefix $(BUILD)/,$(BUILT))
 
 # $(1): output dir, $(2): extra flags
 define variant
@@ -38,58 +40,58 @@ $(1)/libchatmail.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRC))
 $(1)/obj:
 	mkdir -p $$@
 endef
-$(eval $(call variant,build,))
-$(eval $(call variant,build/asan,$(SANITIZE)))
+$(eval $(call variant,$(BUILD),))
+$(eval $(call variant,$(BUILD)/asan,$(SANITIZE)))
 
 define program
-build/$(1): $$(patsubst %.c,build/obj/%.o,$$($(1)_SRC)) build/libchatmail.a
+$(BUILD)/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRC)) $(BUILD)/libchatmail.a
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
-build/asan/$(1): $$(patsubst %.c,build/asan/obj/%.o,$$($(1)_SRC)) build/asan/libchatmail.a
+$(BUILD)/asan/$(1): $$(patsubst %.c,$(BUILD)/asan/obj/%.o,$$($(1)_SRC)) $(BUILD)/asan/libchatmail.a
 	$$(CC) $$(ALL_CFLAGS) $$(SANITIZE) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach p,$(BUILT),$(eval $(call program,$(p))))
 
-build/asan/test_%: build/asan/obj/tests/unit/test_%.o build/asan/libchatmail.a
+$(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
-UNIT_BIN = $(patsubst tests/unit/%.c,build/asan/%,$(UNIT_SRC))
+UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
 deps:
 	@scripts/deps
 
 # The whole suite: unit tests and bats tests run the sanitizer builds of every program.
-check: deps all $(addprefix build/asan/,$(BUILT)) $(UNIT_BIN)
-	@scripts/check $(UNIT_BIN)
+check: deps all $(addprefix $(BUILD)/asan/,$(BUILT)) $(UNIT_BIN)
+	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
 	@scripts/check --unit-only $(UNIT_BIN)
 
 # libFuzzer targets: each links the library sources directly, built with clang.
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
-	@mkdir -p build/fuzz
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) $(LDLIBS)
 
-fuzz: $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
-	@for f in $^; do name=$${f##*/}; mkdir -p build/fuzz/corpus/$$name; \
+fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+	@for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
 		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus/$$name $$seeds \
-			2>build/fuzz/$$name.log || { tail -40 build/fuzz/$$name.log; exit 1; }; \
-		grep -E '^(Done|#[0-9]+ *DONE)' build/fuzz/$$name.log | tail -1; done
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus/$$name $$seeds \
+			2>$(BUILD)/fuzz/$$name.log || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
+		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done
 
 bench: all
-	@scripts/bench
+	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
 
 run: deps all
-	@scripts/run
+	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/run
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(addprefix build/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(addprefix $(BUILD)/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)
 
 .PHONY: all deps check unit fuzz bench run install clean
 .SECONDARY:

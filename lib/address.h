@@ -1,0 +1,28 @@
+/* Address rules of the relay: one '@', our domain, a localpart of [a-z0-9._-] within bounds. */
+#ifndef CHATMAIL_ADDRESS_H
+#define CHATMAIL_ADDRESS_H
+
+#include "config.h"
+
+#define ADDRESS_MAX 320
+
+enum address_status {
+	ADDRESS_OK,
+	ADDRESS_EMPTY,
+	ADDRESS_TOO_LONG,
+	ADDRESS_NO_AT,
+	ADDRESS_MANY_AT,
+	ADDRESS_FOREIGN_DOMAIN,
+	ADDRESS_LOCALPART_LENGTH,
+	ADDRESS_LOCALPART_CHARACTERS,
+};
+
+/* Checks addr[0..len) against the relay's rules. The domain must match address_domain
+ * byte for byte: Dovecot lower-cases user names before asking, so one account never has
+ * two spellings. */
+enum address_status address_check(const struct config *config, const char *addr, size_t len);
+
+/* A short English reason for logs. */
+const char *address_status_text(enum address_status status);
+
+#endif

@@ -1,0 +1,48 @@
+# Shared by every bats suite: where the programs are, and a private relay directory per test.
+# shellcheck shell=bash
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BIN="${CHATMAIL_BIN:-$ROOT/build}"
+
+# A fresh directory $T with a chatmail.ini for a relay of $MAIL_DOMAIN (default example.org)
+# that keeps everything below $T; each argument is one more "key = value" line.
+relay_dir() {
+	T="$BATS_TEST_TMPDIR"
+	mkdir -p "$T/mail" "$T/state"
+	{
+		echo "[params]"
+		echo "mail_domain = ${MAIL_DOMAIN:-example.org}"
+		echo "passdb_path = $T/passdb.sqlite"
+		echo "mailboxes_dir = $T/mail"
+		echo "nocreate_file = $T/nocreate"
+		echo "state_dir = $T/state"
+		echo "vmail_user = $(id -u):$(id -g)"
+		# resource limits that a busy test machine never trips
+		echo "max_load_1m = 100000"
+		echo "min_available_memory = 0"
+		echo "min_free_disk_space = 0"
+		for line in "$@"; do echo "$line"; done
+	} >"$T/chatmail.ini"
+	export T CHATMAIL_INI="$T/chatmail.ini" CHATMAIL_LOG="$T/log"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local port
+	while :; do
+		port=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$port" | grep -q . || break
+	done
+	echo "$port"
+}
+
+# Waits up to $2 seconds (default 10) until something listens on TCP port $1.
+wait_port() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on port $1" >&2
+	return 1
+}
