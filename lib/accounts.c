@@ -1,0 +1,220 @@
+/* The account store on sqlite3: one table, prepared statements, WAL so readers never wait. */
+#include "accounts.h"
+
+#include "log.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct accounts {
+	sqlite3 *db;
+	sqlite3_stmt *get, *insert, *touch, *delete, *each;
+};
+
+/* Each step moves the schema from version (index) to version (index + 1). The first one
+ * also adopts a reference relay's database, whose users table has the same columns. */
+static const char *const migrations[ACCOUNTS_SCHEMA_VERSION] = {
+	"CREATE TABLE IF NOT EXISTS users (addr TEXT PRIMARY KEY, password TEXT NOT NULL,"
+	" last_login INTEGER)",
+};
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *stmt;
+	int version = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return version;
+}
+
+static int migrate(sqlite3 *db)
+{
+	char sql[64];
+	if (user_version(db) == ACCOUNTS_SCHEMA_VERSION)
+		return 0;
+	/* IMMEDIATE takes the write lock first, so concurrent first starts migrate once. */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	int version = user_version(db);
+	if (version < 0 || version > ACCOUNTS_SCHEMA_VERSION)
+		goto fail;
+	for (; version < ACCOUNTS_SCHEMA_VERSION; version++)
+		if (sqlite3_exec(db, migrations[version], NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", ACCOUNTS_SCHEMA_VERSION);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	log_error("accounts: schema migration failed: %s", sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/* WAL persists in the file; switching needs a moment alone with it, so retry briefly. */
+static int use_wal(sqlite3 *db)
+{
+	for (int attempt = 0; attempt < 300; attempt++) {
+		sqlite3_stmt *stmt;
+		if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) != SQLITE_OK)
+			return -1;
+		int wal = sqlite3_step(stmt) == SQLITE_ROW &&
+			  strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+		sqlite3_finalize(stmt);
+		if (wal)
+			return 0;
+		int rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			return -1;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql)
+{
+	return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK
+		       ? 0
+		       : -1;
+}
+
+struct accounts *accounts_open(const char *path)
+{
+	struct accounts *accounts = calloc(1, sizeof *accounts);
+	if (accounts == NULL)
+		return NULL;
+	int rc = sqlite3_open_v2(path, &accounts->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		log_error("accounts: cannot open %s: %s", path,
+			  accounts->db ? sqlite3_errmsg(accounts->db) : sqlite3_errstr(rc));
+		accounts_close(accounts);
+		return NULL;
+	}
+	sqlite3_busy_timeout(accounts->db, ACCOUNTS_BUSY_TIMEOUT_MS);
+	if (use_wal(accounts->db) != 0 || migrate(accounts->db) != 0 ||
+	    prepare(accounts->db, &accounts->get,
+		    "SELECT password, last_login FROM users WHERE addr = ?1") != 0 ||
+	    prepare(accounts->db, &accounts->insert,
+		    "INSERT OR IGNORE INTO users (addr, password, last_login) VALUES (?1, ?2, ?3)") !=
+		    0 ||
+	    prepare(accounts->db, &accounts->touch,
+		    "UPDATE users SET last_login = ?2 WHERE addr = ?1"
+		    " AND (last_login IS NULL OR last_login < ?2)") != 0 ||
+	    prepare(accounts->db, &accounts->delete, "DELETE FROM users WHERE addr = ?1") != 0 ||
+	    prepare(accounts->db, &accounts->each,
+		    "SELECT addr, last_login FROM users ORDER BY addr") != 0) {
+		log_error("accounts: cannot use %s: %s", path, sqlite3_errmsg(accounts->db));
+		accounts_close(accounts);
+		return NULL;
+	}
+	return accounts;
+}
+
+void accounts_close(struct accounts *accounts)
+{
+	if (accounts == NULL)
+		return;
+	sqlite3_finalize(accounts->get);
+	sqlite3_finalize(accounts->insert);
+	sqlite3_finalize(accounts->touch);
+	sqlite3_finalize(accounts->delete);
+	sqlite3_finalize(accounts->each);
+	sqlite3_close(accounts->db);
+	free(accounts);
+}
+
+static enum accounts_status failed(struct accounts *accounts, sqlite3_stmt *stmt, const char *what)
+{
+	log_error("accounts: %s failed: %s", what, sqlite3_errmsg(accounts->db));
+	sqlite3_reset(stmt);
+	return ACCOUNTS_ERROR;
+}
+
+enum accounts_status accounts_get(struct accounts *accounts, const char *addr,
+				  char hash[PASSWD_HASH_MAX], int64_t *last_login)
+{
+	sqlite3_stmt *stmt = accounts->get;
+	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(stmt);
+		return ACCOUNTS_NOT_FOUND;
+	}
+	if (rc != SQLITE_ROW)
+		return failed(accounts, stmt, "lookup");
+	const unsigned char *stored = sqlite3_column_text(stmt, 0);
+	size_t len = stored != NULL ? strlen((const char *)stored) : 0;
+	if (len >= PASSWD_HASH_MAX) {
+		sqlite3_reset(stmt);
+		log_error("accounts: stored hash of %s is too long", addr);
+		return ACCOUNTS_ERROR;
+	}
+	memcpy(hash, stored != NULL ? (const char *)stored : "", len + 1);
+	if (last_login != NULL)
+		*last_login = sqlite3_column_int64(stmt, 1);
+	sqlite3_reset(stmt);
+	return ACCOUNTS_OK;
+}
+
+static enum accounts_status write_step(struct accounts *accounts, sqlite3_stmt *stmt,
+				       const char *what)
+{
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return failed(accounts, stmt, what);
+	sqlite3_reset(stmt);
+	return sqlite3_changes(accounts->db) == 1 ? ACCOUNTS_OK : ACCOUNTS_NOT_FOUND;
+}
+
+enum accounts_status accounts_insert(struct accounts *accounts, const char *addr,
+				     const char *hash, int64_t last_login)
+{
+	sqlite3_bind_text(accounts->insert, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(accounts->insert, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(accounts->insert, 3, last_login);
+	enum accounts_status status = write_step(accounts, accounts->insert, "insert");
+	return status == ACCOUNTS_NOT_FOUND ? ACCOUNTS_EXISTS : status;
+}
+
+enum accounts_status accounts_touch(struct accounts *accounts, const char *addr, int64_t day)
+{
+	sqlite3_bind_text(accounts->touch, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(accounts->touch, 2, day);
+	enum accounts_status status = write_step(accounts, accounts->touch, "login update");
+	/* No row changed: already recorded today (or the account is gone). */
+	return status == ACCOUNTS_NOT_FOUND ? ACCOUNTS_OK : status;
+}
+
+enum accounts_status accounts_delete(struct accounts *accounts, const char *addr)
+{
+	sqlite3_bind_text(accounts->delete, 1, addr, -1, SQLITE_STATIC);
+	return write_step(accounts, accounts->delete, "delete");
+}
+
+enum accounts_status accounts_foreach(struct accounts *accounts, accounts_each_fn *each,
+				      void *context)
+{
+	sqlite3_stmt *stmt = accounts->each;
+	int rc;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *addr = (const char *)sqlite3_column_text(stmt, 0);
+		if (addr != NULL && each(addr, sqlite3_column_int64(stmt, 1), context) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return failed(accounts, stmt, "listing");
+	sqlite3_reset(stmt);
+	return ACCOUNTS_OK;
+}
+
+int64_t accounts_day(int64_t now)
+{
+	return now - now % 86400;
+}
