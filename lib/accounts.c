@@ -42,7 +42,13 @@ static int migrate(sqlite3 *db)
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return -1;
 	int version = user_version(db);
-	if (version < 0 || version > ACCOUNTS_SCHEMA_VERSION)
+	if (version > ACCOUNTS_SCHEMA_VERSION) {
+		log_error("accounts: schema version %d is newer than this program's %d", version,
+			  ACCOUNTS_SCHEMA_VERSION);
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (version < 0)
 		goto fail;
 	for (; version < ACCOUNTS_SCHEMA_VERSION; version++)
 		if (sqlite3_exec(db, migrations[version], NULL, NULL, NULL) != SQLITE_OK)

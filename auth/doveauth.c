@@ -1,0 +1,182 @@
+/* doveauth: Dovecot's checkpassword program (passdb and userdb) with create-on-login.
+ * Reads "user\0password\0timestamp\0" from fd 3, answers with an exit code or by exec'ing the
+ * reply program named in argv[1] with USER, HOME and EXTRA set. */
+#include "account.h"
+#include "accounts.h"
+#include "address.h"
+#include "config.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Exit codes of the checkpassword interface with Dovecot's extension. */
+#define EXIT_AUTH_FAILED 1  /* wrong password, bad address, creation refused */
+#define EXIT_USAGE 2        /* called without a reply program */
+#define EXIT_USER_UNKNOWN 3 /* userdb lookup of an address we do not have */
+#define EXIT_TEMPFAIL 111   /* config or database unavailable: Dovecot retries later */
+
+/* Dovecot never sends more (CHECKPASSWORD_MAX_REQUEST_LEN). */
+#define REQUEST_MAX 512
+#define CHECKPASSWORD_FD 3
+
+struct request {
+	char data[REQUEST_MAX + 1];
+	const char *user;
+	const char *password;
+};
+
+/* Reads the whole request from fd 3. Returns 0, or -1 when it is too long, unreadable or
+ * lacks the NULs that end user and password. */
+static int read_request(struct request *request)
+{
+	size_t len = 0;
+	for (;;) {
+		ssize_t n = read(CHECKPASSWORD_FD, request->data + len, sizeof request->data - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			log_error("cannot read fd 3: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > REQUEST_MAX) {
+			log_info("request on fd 3 is longer than %d bytes", REQUEST_MAX);
+			return -1;
+		}
+	}
+	char *end_user = memchr(request->data, '\0', len);
+	if (end_user == NULL) {
+		log_info("request on fd 3 has no NUL after the user name");
+		return -1;
+	}
+	char *password = end_user + 1;
+	if (memchr(password, '\0', len - (size_t)(password - request->data)) == NULL) {
+		log_info("request on fd 3 has no NUL after the password");
+		return -1;
+	}
+	request->user = request->data;
+	request->password = password;
+	return 0;
+}
+
+static int set_variable(const char *name, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+static int set_variable(const char *name, const char *format, ...)
+{
+	char value[CONFIG_PATH_MAX + 400];
+	va_list args;
+	va_start(args, format);
+	int n = vsnprintf(value, sizeof value, format, args);
+	va_end(args);
+	if (n < 0 || (size_t)n >= sizeof value)
+		return -1;
+	return setenv(name, value, 1);
+}
+
+/* Sets what checkpassword-reply sends to Dovecot, then becomes the reply program. */
+static int reply(const struct config *config, const char *addr, char **reply_argv,
+		 bool lookup)
+{
+	char home[CONFIG_PATH_MAX + 400];
+	uid_t uid;
+	gid_t gid;
+	if (account_vmail_ids(config, &uid, &gid) != 0) {
+		log_error("vmail user '%s' is unknown", config->vmail_user);
+		return EXIT_TEMPFAIL;
+	}
+	/* Dovecot reads a quota number without a unit as kilobytes. */
+	uint64_t quota_kib = (config->max_mailbox_size + 1023) / 1024;
+	if (account_home(config, addr, home, sizeof home) != 0 ||
+	    setenv("USER", addr, 1) != 0 || setenv("HOME", home, 1) != 0 ||
+	    set_variable("userdb_uid", "%lu", (unsigned long)uid) != 0 ||
+	    set_variable("userdb_gid", "%lu", (unsigned long)gid) != 0 ||
+	    set_variable("userdb_quota_rule", "*:storage=%" PRIu64 "K", quota_kib) != 0 ||
+	    setenv("EXTRA", "userdb_uid userdb_gid userdb_quota_rule", 1) != 0 ||
+	    (lookup && setenv("AUTHORIZED", "2", 1) != 0)) {
+		log_error("cannot set the reply environment for %s", addr);
+		return EXIT_TEMPFAIL;
+	}
+	execv(reply_argv[0], reply_argv);
+	log_error("cannot run %s: %s", reply_argv[0], strerror(errno));
+	return EXIT_TEMPFAIL;
+}
+
+/* A userdb (or passdb) lookup without a password: known addresses only, no login recorded. */
+static int lookup(const struct config *config, struct accounts *accounts, const char *addr,
+		  char **reply_argv)
+{
+	char hash[PASSWD_HASH_MAX];
+	if (getenv("CREDENTIALS_LOOKUP") != NULL) {
+		log_info("credentials lookups are not supported: use a plaintext mechanism");
+		return EXIT_AUTH_FAILED;
+	}
+	if (address_check(config, addr, strlen(addr)) != ADDRESS_OK)
+		return EXIT_USER_UNKNOWN;
+	switch (accounts_get(accounts, addr, hash, NULL)) {
+	case ACCOUNTS_OK:
+		explicit_bzero(hash, sizeof hash);
+		return reply(config, addr, reply_argv, true);
+	case ACCOUNTS_NOT_FOUND:
+		return EXIT_USER_UNKNOWN;
+	default:
+		return EXIT_TEMPFAIL;
+	}
+}
+
+static int authenticate(const struct config *config, struct accounts *accounts,
+			struct request *request, char **reply_argv)
+{
+	enum login_result result = account_login(config, accounts, request->user,
+						 request->password, (int64_t)time(NULL));
+	explicit_bzero((char *)request->password, strlen(request->password));
+	switch (result) {
+	case LOGIN_OK:
+	case LOGIN_CREATED:
+		return reply(config, request->user, reply_argv, false);
+	case LOGIN_FAILED:
+		return EXIT_AUTH_FAILED;
+	default:
+		return EXIT_TEMPFAIL;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct request request;
+	struct config config;
+	struct config_error error;
+
+	log_open("doveauth", LOG_TO_STDERR);
+	if (argc < 2) {
+		log_error("usage: doveauth reply-program [args...] (with the request on fd 3)");
+		return EXIT_USAGE;
+	}
+	const char *authorized = getenv("AUTHORIZED");
+	bool is_lookup = authorized != NULL && strcmp(authorized, "1") == 0;
+	if (read_request(&request) != 0)
+		return is_lookup ? EXIT_USER_UNKNOWN : EXIT_AUTH_FAILED;
+	if (config_load(&config, &error) != 0) {
+		if (error.key[0] != '\0')
+			log_error("%s:%u: %s %s", config_path(), error.line, error.key,
+				  error.message);
+		else
+			log_error("%s", error.message);
+		return EXIT_TEMPFAIL;
+	}
+	struct accounts *accounts = accounts_open(config.passdb_path);
+	if (accounts == NULL)
+		return EXIT_TEMPFAIL;
+	int status = is_lookup ? lookup(&config, accounts, request.user, argv + 1)
+			       : authenticate(&config, accounts, &request, argv + 1);
+	accounts_close(accounts);
+	return status;
+}

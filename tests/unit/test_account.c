@@ -1,0 +1,160 @@
+/* The account store and the create-on-login policy, on a real sqlite file in a temp dir. */
+#include "account.h"
+#include "accounts.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64] = "/tmp/chatmail-test-XXXXXX";
+static struct config config;
+
+static void make_config(void)
+{
+	char ini[1024];
+	struct config_error error;
+	int n = snprintf(ini, sizeof ini,
+			 "[params]\nmail_domain = example.org\npassdb_path = %s/passdb.sqlite\n"
+			 "mailboxes_dir = %s/mail\nnocreate_file = %s/nocreate\n"
+			 "vmail_user = %d:%d\nmin_free_disk_space = 0\nmin_available_memory = 0\n"
+			 "max_load_1m = 100000\n",
+			 dir, dir, dir, (int)getuid(), (int)getgid());
+	CHECK(config_parse(&config, ini, (size_t)n, &error, NULL, NULL) == 0);
+}
+
+static int count(const char *addr, int64_t last_login, void *context)
+{
+	(void)addr, (void)last_login;
+	++*(int *)context;
+	return 0;
+}
+
+static void test_store(void)
+{
+	char hash[PASSWD_HASH_MAX];
+	int64_t last;
+	struct accounts *a = accounts_open(config.passdb_path);
+	CHECK(a != NULL);
+	CHECK(accounts_get(a, "nobody123@example.org", hash, &last) == ACCOUNTS_NOT_FOUND);
+	CHECK(accounts_insert(a, "abcdefghi@example.org", "{X}h1", 86400) == ACCOUNTS_OK);
+	CHECK(accounts_insert(a, "abcdefghi@example.org", "{X}h2", 86400) == ACCOUNTS_EXISTS);
+	CHECK(accounts_get(a, "abcdefghi@example.org", hash, &last) == ACCOUNTS_OK);
+	CHECK_STR(hash, "{X}h1");
+	CHECK(last == 86400);
+	CHECK(accounts_touch(a, "abcdefghi@example.org", 3 * 86400) == ACCOUNTS_OK);
+	CHECK(accounts_touch(a, "abcdefghi@example.org", 2 * 86400) == ACCOUNTS_OK);
+	CHECK(accounts_get(a, "abcdefghi@example.org", hash, &last) == ACCOUNTS_OK);
+	CHECK(last == 3 * 86400); /* never moves back */
+	int n = 0;
+	CHECK(accounts_foreach(a, count, &n) == ACCOUNTS_OK && n == 1);
+	CHECK(accounts_delete(a, "abcdefghi@example.org") == ACCOUNTS_OK);
+	CHECK(accounts_delete(a, "abcdefghi@example.org") == ACCOUNTS_NOT_FOUND);
+	CHECK(accounts_day(86400 * 5 + 3600) == 86400 * 5);
+	accounts_close(a);
+}
+
+/* A reference relay's database (no user_version, password nullable) is adopted as it is. */
+static void test_migration(void)
+{
+	char path[128], hash[PASSWD_HASH_MAX];
+	sqlite3 *db;
+	snprintf(path, sizeof path, "%s/reference.sqlite", dir);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "CREATE TABLE users (addr TEXT PRIMARY KEY, password TEXT,"
+			       " last_login INTEGER); INSERT INTO users VALUES"
+			       " ('oldoldold@example.org', '{SHA512-CRYPT}$6$x$y', 5)",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	struct accounts *a = accounts_open(path);
+	CHECK(a != NULL);
+	CHECK(accounts_get(a, "oldoldold@example.org", hash, NULL) == ACCOUNTS_OK);
+	CHECK_STR(hash, "{SHA512-CRYPT}$6$x$y");
+	accounts_close(a);
+
+	/* a schema newer than this program knows is refused, not damaged */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(accounts_open(path) == NULL);
+	snprintf(path, sizeof path, "%s/no/such/dir/x.sqlite", dir);
+	CHECK(accounts_open(path) == NULL);
+}
+
+static void test_login(void)
+{
+	char hash[PASSWD_HASH_MAX], before[PASSWD_HASH_MAX], path[256];
+	struct stat st;
+	int64_t now = 1700000000, last;
+	struct accounts *a = accounts_open(config.passdb_path);
+	CHECK(a != NULL);
+	const char *addr = "newuser01@example.org";
+
+	CHECK(account_login(&config, a, addr, "short", now) == LOGIN_FAILED);
+	CHECK(accounts_get(a, addr, hash, NULL) == ACCOUNTS_NOT_FOUND);
+	CHECK(account_login(&config, a, addr, "", now) == LOGIN_FAILED);
+	CHECK(account_login(&config, a, addr, "first-password", now) == LOGIN_CREATED);
+	snprintf(path, sizeof path, "%s/mail/%s/enforceE2EEincoming", dir, addr);
+	CHECK(stat(path, &st) == 0);
+	CHECK(accounts_get(a, addr, before, &last) == ACCOUNTS_OK);
+	CHECK(last == accounts_day(now));
+	CHECK(account_login(&config, a, addr, "first-password", now + 86400) == LOGIN_OK);
+	CHECK(accounts_get(a, addr, hash, &last) == ACCOUNTS_OK);
+	CHECK(last == accounts_day(now + 86400));
+	CHECK(account_login(&config, a, addr, "other-password", now) == LOGIN_FAILED);
+	CHECK(accounts_get(a, addr, hash, NULL) == ACCOUNTS_OK);
+	CHECK_STR(hash, before); /* a wrong password never replaces the stored hash */
+
+	CHECK(account_login(&config, a, "bad@example.org", "first-password", now) == LOGIN_FAILED);
+	CHECK(account_login(&config, a, "newuser02@example.net", "first-password", now) ==
+	      LOGIN_FAILED);
+
+	/* the nocreate file blocks creation, not existing accounts */
+	FILE *f = fopen(config.nocreate_file, "w");
+	CHECK(f != NULL);
+	if (f != NULL)
+		fclose(f);
+	CHECK(account_creation_allowed(&config) == CREATION_NOCREATE_FILE);
+	CHECK(account_login(&config, a, "newuser03@example.org", "first-password", now) ==
+	      LOGIN_FAILED);
+	CHECK(accounts_get(a, "newuser03@example.org", hash, NULL) == ACCOUNTS_NOT_FOUND);
+	CHECK(account_login(&config, a, addr, "first-password", now) == LOGIN_OK);
+	unlink(config.nocreate_file);
+	CHECK(account_creation_allowed(&config) == CREATION_ALLOWED);
+
+	/* resource limits refuse creation too */
+	struct config tight = config;
+	tight.min_available_memory = UINT64_C(1) << 60;
+	CHECK(account_creation_allowed(&tight) == CREATION_LOW_MEMORY);
+	tight = config;
+	tight.min_free_disk_space = UINT64_C(1) << 60;
+	CHECK(account_creation_allowed(&tight) == CREATION_LOW_DISK);
+	tight = config;
+	tight.max_load_1m = -1;
+	CHECK(account_creation_allowed(&tight) == CREATION_HIGH_LOAD);
+	CHECK(account_login(&tight, a, "newuser04@example.org", "first-password", now) ==
+	      LOGIN_FAILED);
+
+	/* an unknown vmail user: the account is not left behind without its home */
+	tight = config;
+	snprintf(tight.vmail_user, sizeof tight.vmail_user, "no-such-user-here");
+	CHECK(account_login(&tight, a, "newuser05@example.org", "first-password", now) ==
+	      LOGIN_TEMPFAIL);
+	CHECK(accounts_get(a, "newuser05@example.org", hash, NULL) == ACCOUNTS_NOT_FOUND);
+	accounts_close(a);
+}
+
+int main(void)
+{
+	CHECK(mkdtemp(dir) != NULL);
+	make_config();
+	test_store();
+	test_migration();
+	test_login();
+	char command[128];
+	snprintf(command, sizeof command, "rm -rf '%s'", dir);
+	CHECK(system(command) == 0);
+	return test_summary("account");
+}
