@@ -46,3 +46,11 @@ wait_port() {
 	echo "nothing listens on port $1" >&2
 	return 1
 }
+
+# refute COMMAND...: fails when COMMAND succeeds. (A bare "! cmd" never fails a bats test.)
+refute() {
+	if "$@"; then
+		echo "expected to fail: $*" >&2
+		return 1
+	fi
+}
