@@ -22,6 +22,8 @@ enum policy_verdict {
 struct policy_result {
 	enum policy_verdict verdict;
 	bool encrypted;     /* the message is RFC 3156 PGP/MIME as SPEC §4 defines it */
+	bool securejoin;    /* a cleartext Secure-Join request; the reference relay logs these
+			     * as "Filtering encrypted mail" too */
 	const char *reason; /* a short static English text for the log, never message content */
 };
 
@@ -34,5 +36,14 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
  * the file enforceE2EEincoming (found by the caller). */
 struct policy_result policy_incoming(const struct config *config, const struct envelope *envelope,
 				     const bool *enforce, const char *msg, size_t len);
+
+/* SPEC §4 "encrypted": multipart/encrypted with exactly two leaf parts, application/pgp-encrypted
+ * "Version: 1" and application/octet-stream holding an armored PKESK/SKESK*, SEIPD message.
+ * An armor header line makes it unencrypted unless allow_armor_header (incoming). */
+bool policy_is_encrypted(const char *msg, size_t len, bool allow_armor_header);
+
+/* A Secure-Join vc-request or vg-request: the header, and a multipart with exactly one
+ * text/plain part saying "secure-join: vc-request" (or vg-request) in any case. */
+bool policy_is_securejoin(const char *msg, size_t len);
 
 #endif
