@@ -1,0 +1,86 @@
+# A real Dovecot for a test: own config under $T/dovecot, IMAPS on a loopback port, doveauth
+# as passdb and userdb, run as the mail user (nobody) as in production, owning the account
+# database. Call relay_dir first. Sets DOVECOT_CONF, IMAPS_PORT and PASSDB.
+# shellcheck shell=bash
+
+# The test's dirs are root's; the mail user (nobody) must reach its maildirs below them.
+open_path_to() {
+	local dir=$1
+	while [ "$dir" != / ]; do
+		chmod a+x "$dir"
+		dir=$(dirname "$dir")
+	done
+}
+
+dovecot_start() {
+	local d="$T/dovecot"
+	mkdir -p "$d/run" "$d/state"
+	IMAPS_PORT=$(free_port)
+	PASSDB="$T/vmail/passdb.sqlite"
+	mkdir -p "$T/vmail"
+	printf 'vmail_user = 65534:65534\npassdb_path = %s\n' "$PASSDB" >>"$CHATMAIL_INI"
+	chown 65534:65534 "$T/mail" "$T/vmail"
+	open_path_to "$T/mail"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+		-keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+	DOVECOT_CONF="$d/dovecot.conf"
+	cat >"$DOVECOT_CONF" <<CONF
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <$d/cert.pem
+ssl_key = <$d/key.pem
+auth_mechanisms = plain login
+mail_location = maildir:~
+first_valid_uid = 1
+# the sanitizer builds reserve more address space than the default limit allows
+default_vsz_limit = 0
+import_environment = TZ CHATMAIL_INI CHATMAIL_LOG ASAN_OPTIONS UBSAN_OPTIONS
+passdb {
+  driver = checkpassword
+  args = $BIN/doveauth
+}
+userdb {
+  driver = checkpassword
+  args = $BIN/doveauth
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service auth {
+  user = nobody
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+CONF
+	dovecot -c "$DOVECOT_CONF"
+	wait_port "$IMAPS_PORT"
+	export DOVECOT_CONF IMAPS_PORT PASSDB
+}
+
+dovecot_stop() {
+	[ -n "${DOVECOT_CONF:-}" ] && doveadm -c "$DOVECOT_CONF" stop 2>/dev/null || true
+}
+
+# imap_login USER PASSWORD: logs in over IMAPS and lists the mailboxes (curl speaks IMAP).
+imap_login() {
+	curl -sS --insecure --max-time 20 --user "$1:$2" "imaps://127.0.0.1:$IMAPS_PORT/"
+}
+
+# imap_examine USER PASSWORD: opens INBOX read-only over IMAPS and prints the answer.
+imap_examine() {
+	curl -sS --insecure --max-time 20 --user "$1:$2" "imaps://127.0.0.1:$IMAPS_PORT/INBOX" \
+		-X 'EXAMINE INBOX'
+}
