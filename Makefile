@@ -80,7 +80,12 @@ fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 			2>$(BUILD)/fuzz/$$name.log || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
 		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done
 
-bench: all
+BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench: all $(BENCH_BIN)
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
 
 run: deps all

@@ -155,14 +155,15 @@ enum accounts_status account_create(const struct config *config, struct accounts
 }
 
 static enum login_result verify(struct accounts *accounts, const char *addr, const char *password,
-				const char *hash, int64_t now)
+				const char *hash, int64_t last_login, int64_t now)
 {
 	if (!passwd_verify(password, hash)) {
 		log_info("login failed for %s: wrong password", addr);
 		return LOGIN_FAILED;
 	}
-	/* A missed login day is no reason to refuse the login itself. */
-	if (accounts_touch(accounts, addr, accounts_day(now)) != ACCOUNTS_OK)
+	/* At most one write per account and day; a missed one is no reason to refuse. */
+	if (last_login < accounts_day(now) &&
+	    accounts_touch(accounts, addr, accounts_day(now)) != ACCOUNTS_OK)
 		log_warn("could not record the login of %s", addr);
 	return LOGIN_OK;
 }
@@ -171,6 +172,7 @@ enum login_result account_login(const struct config *config, struct accounts *ac
 				const char *addr, const char *password, int64_t now)
 {
 	char hash[PASSWD_HASH_MAX];
+	int64_t last_login = 0;
 	enum address_status address = address_check(config, addr, strlen(addr));
 	if (address != ADDRESS_OK) {
 		log_info("login refused for %s: %s", addr, address_status_text(address));
@@ -180,9 +182,9 @@ enum login_result account_login(const struct config *config, struct accounts *ac
 		log_info("login refused for %s: empty password", addr);
 		return LOGIN_FAILED;
 	}
-	switch (accounts_get(accounts, addr, hash, NULL)) {
+	switch (accounts_get(accounts, addr, hash, &last_login)) {
 	case ACCOUNTS_OK:
-		return verify(accounts, addr, password, hash, now);
+		return verify(accounts, addr, password, hash, last_login, now);
 	case ACCOUNTS_NOT_FOUND:
 		break;
 	default:
@@ -208,9 +210,9 @@ enum login_result account_login(const struct config *config, struct accounts *ac
 		return LOGIN_CREATED;
 	case ACCOUNTS_EXISTS:
 		/* A concurrent first login won: only its password counts. */
-		if (accounts_get(accounts, addr, hash, NULL) != ACCOUNTS_OK)
+		if (accounts_get(accounts, addr, hash, &last_login) != ACCOUNTS_OK)
 			return LOGIN_TEMPFAIL;
-		return verify(accounts, addr, password, hash, now);
+		return verify(accounts, addr, password, hash, last_login, now);
 	default:
 		return LOGIN_TEMPFAIL;
 	}

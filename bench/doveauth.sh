@@ -1,0 +1,29 @@
+#!/bin/sh
+# Logins per second through doveauth, for creations and for existing accounts, beside the
+# time of one bare crypt call (each login hashes once: that is this design's limit).
+set -eu
+bin=${CHATMAIL_BIN:-build}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+cat >"$dir/chatmail.ini" <<INI
+[params]
+mail_domain = example.org
+passdb_path = $dir/passdb.sqlite
+mailboxes_dir = $dir/mail
+nocreate_file = $dir/nocreate
+vmail_user = $(id -u):$(id -g)
+max_load_1m = 100000
+min_available_memory = 0
+min_free_disk_space = 0
+INI
+export CHATMAIL_INI="$dir/chatmail.ini" CHATMAIL_LOG="$dir/log"
+"$bin/bench/crypt-time" 300
+echo "creations (each a new address):"
+"$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"
+"$bin/bench/login-load" "$bin/doveauth" 1000 2 acc2 "bench-password"
+echo "logins of existing accounts:"
+"$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"
+"$bin/bench/login-load" "$bin/doveauth" 1000 2 acct "bench-password"
+echo "peak RSS of one doveauth login:"
+printf 'acct00001@example.org\0bench-password\0\0' >"$dir/request"
+/usr/bin/time -f "  %M KiB" "$bin/doveauth" /bin/true 3<"$dir/request"
