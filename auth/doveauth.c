@@ -4,6 +4,7 @@
 #include "account.h"
 #include "accounts.h"
 #include "address.h"
+#include "checkpassword.h"
 #include "config.h"
 #include "log.h"
 
@@ -22,18 +23,14 @@
 #define EXIT_USER_UNKNOWN 3 /* userdb lookup of an address we do not have */
 #define EXIT_TEMPFAIL 111   /* config or database unavailable: Dovecot retries later */
 
-/* Dovecot never sends more (CHECKPASSWORD_MAX_REQUEST_LEN). */
-#define REQUEST_MAX 512
 #define CHECKPASSWORD_FD 3
 
 struct request {
-	char data[REQUEST_MAX + 1];
-	const char *user;
-	const char *password;
+	char data[CHECKPASSWORD_REQUEST_MAX + 1];
+	struct checkpassword_request fields;
 };
 
-/* Reads the whole request from fd 3. Returns 0, or -1 when it is too long, unreadable or
- * lacks the NULs that end user and password. */
+/* Reads the whole request from fd 3 and splits it. Returns 0, or -1 (logged). */
 static int read_request(struct request *request)
 {
 	size_t len = 0;
@@ -48,23 +45,13 @@ static int read_request(struct request *request)
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len > REQUEST_MAX) {
-			log_info("request on fd 3 is longer than %d bytes", REQUEST_MAX);
-			return -1;
-		}
+		if (len == sizeof request->data)
+			break;
 	}
-	char *end_user = memchr(request->data, '\0', len);
-	if (end_user == NULL) {
-		log_info("request on fd 3 has no NUL after the user name");
+	if (checkpassword_parse(request->data, len, &request->fields) != 0) {
+		log_info("malformed request on fd 3 (%zu bytes: too long, or a NUL missing)", len);
 		return -1;
 	}
-	char *password = end_user + 1;
-	if (memchr(password, '\0', len - (size_t)(password - request->data)) == NULL) {
-		log_info("request on fd 3 has no NUL after the password");
-		return -1;
-	}
-	request->user = request->data;
-	request->password = password;
 	return 0;
 }
 
@@ -135,13 +122,14 @@ static int lookup(const struct config *config, struct accounts *accounts, const 
 static int authenticate(const struct config *config, struct accounts *accounts,
 			struct request *request, char **reply_argv)
 {
-	enum login_result result = account_login(config, accounts, request->user,
-						 request->password, (int64_t)time(NULL));
-	explicit_bzero((char *)request->password, strlen(request->password));
+	char *password = (char *)request->fields.password;
+	enum login_result result = account_login(config, accounts, request->fields.user, password,
+						 (int64_t)time(NULL));
+	explicit_bzero(password, strlen(password));
 	switch (result) {
 	case LOGIN_OK:
 	case LOGIN_CREATED:
-		return reply(config, request->user, reply_argv, false);
+		return reply(config, request->fields.user, reply_argv, false);
 	case LOGIN_FAILED:
 		return EXIT_AUTH_FAILED;
 	default:
@@ -175,7 +163,7 @@ int main(int argc, char **argv)
 	struct accounts *accounts = accounts_open(config.passdb_path);
 	if (accounts == NULL)
 		return EXIT_TEMPFAIL;
-	int status = is_lookup ? lookup(&config, accounts, request.user, argv + 1)
+	int status = is_lookup ? lookup(&config, accounts, request.fields.user, argv + 1)
 			       : authenticate(&config, accounts, &request, argv + 1);
 	accounts_close(accounts);
 	return status;
