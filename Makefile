@@ -14,13 +14,14 @@ FUZZ_SECONDS ?= 20
 # Another BUILD lets several people build and test in one tree at once.
 BUILD    ?= build
 
-PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl
+PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render
 doveauth_SRC        = $(wildcard auth/doveauth.c)
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
+chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
 
 BUILT     = $(foreach p,$(PROGRAMS),$(if $($(p)_SRC),$(p)))
 LIB_SRC   = $(wildcard lib/*.c)
@@ -56,11 +57,22 @@ $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libcha
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
+# Test helpers (tests/tools/*.c): standalone programs the bats suites (sanitizer build) and the
+# benchmarks (normal build) drive.
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
+$(BUILD)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+$(BUILD)/asan/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $<
+
 deps:
 	@scripts/deps
 
 # The whole suite: unit tests and bats tests run the sanitizer builds of every program.
-check: deps all $(addprefix $(BUILD)/asan/,$(BUILT)) $(UNIT_BIN)
+check: deps all $(addprefix $(BUILD)/asan/,$(BUILT)) $(UNIT_BIN) $(TOOL_BIN)
 	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN)
 
 unit: $(UNIT_BIN)
@@ -85,7 +97,12 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-bench: all $(BENCH_BIN)
+# The send rate limiter's cost is measured on the library itself.
+$(BUILD)/bench/ratelimit-cost: bench/ratelimit-cost.c $(BUILD)/libchatmail.a
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
 
 run: deps all

@@ -347,3 +347,38 @@ bool config_list_contains(const char *list, const char *word, size_t word_len)
 	}
 	return false;
 }
+
+int config_value_text(const struct config *config, const char *name, size_t len, char *out,
+		      size_t size)
+{
+	char key_name[64];
+	int n = -1;
+	if (len >= sizeof key_name)
+		return -1;
+	memcpy(key_name, name, len);
+	key_name[len] = '\0';
+	if (strcmp(key_name, "address_domain") == 0) {
+		n = snprintf(out, size, "%s", config->address_domain);
+		return n >= 0 && (size_t)n < size ? 0 : -1;
+	}
+	const struct key *key = find_key(key_name);
+	if (key == NULL)
+		return -1;
+	const char *field = (const char *)config + key->offset;
+	switch (key->type) {
+	case KEY_STRING:
+		n = snprintf(out, size, "%s", field);
+		break;
+	case KEY_UINT:
+		n = snprintf(out, size, "%u", (unsigned)*(const uint32_t *)(const void *)field);
+		break;
+	case KEY_SIZE:
+		n = snprintf(out, size, "%llu",
+			     (unsigned long long)*(const uint64_t *)(const void *)field);
+		break;
+	case KEY_LOAD:
+		n = snprintf(out, size, "%g", *(const double *)(const void *)field);
+		break;
+	}
+	return n >= 0 && (size_t)n < size ? 0 : -1;
+}

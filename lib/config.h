@@ -74,6 +74,11 @@ int config_load(struct config *config, struct config_error *error);
 /* Parses "123", "500K", "500M", "1G" (powers of 1024). Returns 0 or -1. */
 int config_parse_size(const char *text, uint64_t *size);
 
+/* The value of the key name[0..len) as text (sizes in bytes), also for the derived
+ * "address_domain". Returns 0, or -1 for an unknown key or a too small out. */
+int config_value_text(const struct config *config, const char *name, size_t len, char *out,
+		      size_t size);
+
 /* True when the space-separated list contains word exactly (case-insensitive). */
 bool config_list_contains(const char *list, const char *word, size_t word_len);
 

@@ -110,8 +110,29 @@ static void test_sizes(void)
 	CHECK(config_parse_size("99999999999999999T", &v) == -1);
 }
 
+static void test_value_text(void)
+{
+	struct config c;
+	struct config_error e;
+	char out[64];
+	CHECK(parse(&c, &e, "[params]\nmail_domain = 10.0.0.1\nmax_load_1m = 2.5\n") == 0);
+	CHECK(config_value_text(&c, "mail_domain", 11, out, sizeof out) == 0);
+	CHECK_STR(out, "10.0.0.1");
+	CHECK(config_value_text(&c, "address_domain", 14, out, sizeof out) == 0);
+	CHECK_STR(out, "[10.0.0.1]");
+	CHECK(config_value_text(&c, "max_mailbox_size", 16, out, sizeof out) == 0);
+	CHECK_STR(out, "524288000");
+	CHECK(config_value_text(&c, "max_load_1m", 11, out, sizeof out) == 0);
+	CHECK_STR(out, "2.5");
+	CHECK(config_value_text(&c, "postfix_reinject_port", 21, out, sizeof out) == 0);
+	CHECK_STR(out, "10025");
+	CHECK(config_value_text(&c, "mail_domainx", 12, out, sizeof out) == -1);
+	CHECK(config_value_text(&c, "mail_domain", 11, out, 4) == -1);
+}
+
 int main(void)
 {
+	test_value_text();
 	test_defaults();
 	test_values();
 	test_errors();
