@@ -6,15 +6,13 @@
 
 NEWEMAIL_DOMAIN=${MAIL_DOMAIN:-example.org}
 
-# newemail_render TEMPLATE: conf/nginx/TEMPLATE with the placeholders filled in for $T.
+# newemail_render TEMPLATE DEST: conf/nginx/TEMPLATE filled in for $T by chatmail-render, as the
+# relay renders it.
 newemail_render() {
-	sed -e "s|{newemail_socket}|$T/newemail.sock|g" \
-		-e "s|{fcgiwrap_socket}|$T/fcgiwrap.sock|g" \
-		-e "s|{newemail_bin}|$BIN/newemail|g" \
-		-e "s|{chatmail_ini}|$CHATMAIL_INI|g" \
-		-e "s|{newemail_rate}|${NEWEMAIL_RATE:-100000r/s}|g" \
-		-e "s|{newemail_burst}|${NEWEMAIL_BURST:-100000}|g" \
-		"$ROOT/conf/nginx/$1"
+	"$BIN/chatmail-render" -D "newemail_socket=$T/newemail.sock" \
+		-D "fcgiwrap_socket=$T/fcgiwrap.sock" -D "newemail_bin=$BIN/newemail" \
+		-D "chatmail_ini=$CHATMAIL_INI" -D "newemail_rate=${NEWEMAIL_RATE:-100000r/s}" \
+		-D "newemail_burst=${NEWEMAIL_BURST:-100000}" "$ROOT/conf/nginx/$1" "$2"
 }
 
 # newemail_spawn NAME PROGRAM [ARGS...]: PROGRAM under spawn-fcgi on $T/NAME.sock, its pid in
@@ -46,8 +44,8 @@ newemail_nginx_start() {
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj "/CN=$NEWEMAIL_DOMAIN" -addext "subjectAltName=DNS:$NEWEMAIL_DOMAIN" \
 		-keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
-	newemail_render newemail-limits.conf >"$d/limits.conf"
-	newemail_render "newemail-$1.conf" >"$d/new.conf"
+	newemail_render newemail-limits.conf "$d/limits.conf"
+	newemail_render "newemail-$1.conf" "$d/new.conf"
 	# As root, workers would drop to nobody and lose the 0600 sockets of the test.
 	[ "$(id -u)" = 0 ] && user="user root root;"
 	cat >"$d/nginx.conf" <<CONF
