@@ -357,10 +357,14 @@ int config_value_text(const struct config *config, const char *name, size_t len,
 		return -1;
 	memcpy(key_name, name, len);
 	key_name[len] = '\0';
-	if (strcmp(key_name, "address_domain") == 0) {
+	if (strcmp(key_name, "address_domain") == 0)
 		n = snprintf(out, size, "%s", config->address_domain);
-		return n >= 0 && (size_t)n < size ? 0 : -1;
-	}
+	else if (strcmp(key_name, "max_mailbox_size_mb") == 0)
+		n = snprintf(out, size, "%llu", (unsigned long long)(config->max_mailbox_size >> 20));
+	else if (strcmp(key_name, "max_message_size_mb") == 0)
+		n = snprintf(out, size, "%llu", (unsigned long long)(config->max_message_size >> 20));
+	if (n >= 0)
+		return (size_t)n < size ? 0 : -1;
 	const struct key *key = find_key(key_name);
 	if (key == NULL)
 		return -1;
