@@ -1,0 +1,123 @@
+# filtermail under test: a recording sink as the reinject port, a spawn(8)-like driver, and
+# small messages written for the tests. Call relay_dir first.
+# shellcheck shell=bash
+
+TOOLS="$BIN/tools"
+
+# sink_start [smtpsink options]: a sink on a free port that records into $T/sink, wired as
+# both reinject ports. Sets SINK_PORT and SINK_PID.
+sink_start() {
+	SINK_PORT=$(free_port)
+	mkdir -p "$T/sink"
+	"$TOOLS/smtpsink" -d "$T/sink" "$@" "$SINK_PORT" 3>&- &
+	SINK_PID=$!
+	wait_port "$SINK_PORT"
+	{
+		echo "postfix_reinject_port = $SINK_PORT"
+		echo "postfix_reinject_port_incoming = $SINK_PORT"
+	} >>"$CHATMAIL_INI"
+}
+
+sink_stop() {
+	[ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null || true
+}
+
+# chat DIRECTION [smtpchat options]: runs the script on stdin against filtermail spawned as
+# Postfix's spawn(8) does (the socket on stdin, stdout and stderr).
+chat() {
+	local direction=$1
+	shift
+	"$TOOLS/smtpchat" "$@" -- "$BIN/filtermail" "$direction"
+}
+
+# The messages the sink accepted, and what they hold.
+sink_messages() {
+	find "$T/sink" -name '*.eml' | wc -l
+}
+
+sink_message() {
+	cat "$T/sink"/*.eml
+}
+
+sink_session() {
+	cat "$T/sink"/*.session 2>/dev/null
+}
+
+# Random bytes as OpenPGP framing (RFC 4880 new format): one PKESK of 32 octets and one SEIPD
+# of $1 octets with a five-octet length. Only the framing is checked, not the cryptography.
+pgp_packets() {
+	local size=$1
+	printf '\xc1\x20'
+	head -c 32 /dev/urandom
+	printf '\xd2\xff'
+	printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((size >> 24 & 255)) $((size >> 16 & 255)) \
+		$((size >> 8 & 255)) $((size & 255)))"
+	head -c "$size" /dev/urandom
+}
+
+# encrypted_message FROM TO [SEIPD_OCTETS]: an RFC 3156 PGP/MIME message, LF line ends.
+encrypted_message() {
+	local from=$1 to=$2 size=${3:-300}
+	cat <<EOF
+From: <$from>
+To: <$to>
+Subject: [...]
+MIME-Version: 1.0
+Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";
+ boundary="frontier"
+
+--frontier
+Content-Type: application/pgp-encrypted
+
+Version: 1
+
+--frontier
+Content-Type: application/octet-stream; name="encrypted.asc"
+
+-----BEGIN PGP MESSAGE-----
+
+$(pgp_packets "$size" | base64 -w 64)
+-----END PGP MESSAGE-----
+
+--frontier--
+EOF
+}
+
+# plain_message FROM TO: a cleartext message, LF line ends, with a line that starts with a dot.
+plain_message() {
+	cat <<EOF
+From: <$1>
+To: <$2>
+Subject: hello
+
+cleartext
+.a line that starts with a dot
+EOF
+}
+
+# as_data FILE: the file as SMTP DATA: CRLF line ends, dots stuffed, the final dot line.
+as_data() {
+	sed -e 's/^\./../' -e 's/$/\r/' "$1"
+	printf '.\r\n'
+}
+
+# crlf FILE: the file with CRLF line ends, as the sink must have received it.
+crlf() {
+	sed -e 's/$/\r/' "$1"
+}
+
+# Sanitizer reports of every program a test runs go to files under $T, so that a report from
+# a process whose output nobody reads still fails the test (in teardown).
+sanitizer_to_files() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/sanitizer"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/sanitizer:print_stacktrace=1"
+}
+
+no_sanitizer_reports() {
+	local report
+	for report in "$T"/sanitizer*; do
+		[ -e "$report" ] || continue
+		cat "$report" >&2
+		return 1
+	done
+}
