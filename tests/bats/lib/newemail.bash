@@ -15,20 +15,22 @@ newemail_render() {
 		-D "newemail_burst=${NEWEMAIL_BURST:-100000}" "$ROOT/conf/nginx/$1" "$2"
 }
 
-# newemail_spawn NAME PROGRAM [ARGS...]: PROGRAM under spawn-fcgi on $T/NAME.sock, its pid in
-# $T/NAME.pid. Sanitizer reports go to $T/asan.* (spawn-fcgi points stderr at /dev/null).
+# newemail_spawn NAME PROGRAM [ARGS...]: PROGRAM under spawn-fcgi on $T/NAME.sock, in
+# NEWEMAIL_CHILDREN processes (default 1) whose pids land in $T/NAME.pid. Sanitizer reports go
+# to $T/asan.* (spawn-fcgi points stderr at /dev/null).
 newemail_spawn() {
 	local name=$1
 	shift
 	rm -f "$T/$name.sock"
 	ASAN_OPTIONS="log_path=$T/asan:${ASAN_OPTIONS:-}" \
-		spawn-fcgi -s "$T/$name.sock" -M 0600 -P "$T/$name.pid" -- "$@" >/dev/null 3>&-
+		spawn-fcgi -F "${NEWEMAIL_CHILDREN:-1}" -s "$T/$name.sock" -M 0600 \
+		-P "$T/$name.pid" -- "$@" >/dev/null 3>&-
 }
 
 # newemail_app_start: the native FastCGI app, as the relay runs it.
 newemail_app_start() {
 	newemail_spawn newemail "$BIN/newemail"
-	NEWEMAIL_PID=$(cat "$T/newemail.pid")
+	NEWEMAIL_PID=$(head -1 "$T/newemail.pid")
 }
 
 # newemail_fcgiwrap_start: fcgiwrap, allowed to run newemail only.
@@ -87,11 +89,12 @@ newemail_stop() {
 	local pidfile pid i
 	for pidfile in "$T/nginx/nginx.pid" "$T/newemail.pid" "$T/fcgiwrap.pid"; do
 		[ -s "$pidfile" ] || continue
-		pid=$(cat "$pidfile")
-		kill "$pid" 2>/dev/null || continue
-		for ((i = 0; i < 100; i++)); do
-			newemail_alive "$pid" || break
-			sleep 0.05
+		for pid in $(cat "$pidfile"); do
+			kill "$pid" 2>/dev/null || continue
+			for ((i = 0; i < 100; i++)); do
+				newemail_alive "$pid" || break
+				sleep 0.05
+			done
 		done
 	done
 	return 0
