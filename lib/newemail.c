@@ -101,13 +101,14 @@ size_t newemail_url_encode(char *out, size_t size, const char *text, size_t len,
 	static const char hex[] = "0123456789ABCDEF";
 	size_t n = 0;
 
+	if (size == 0)
+		return 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		bool plain = unreserved(c) || (c != '\0' && strchr(keep, c) != NULL);
 		size_t need = plain ? 1 : 3;
-		if (size - n <= need) {
-			if (size > 0)
-				out[0] = '\0';
+		if (need >= size - n) {
+			out[0] = '\0';
 			return 0;
 		}
 		if (plain) {
@@ -118,8 +119,6 @@ size_t newemail_url_encode(char *out, size_t size, const char *text, size_t len,
 			out[n++] = hex[c & 15];
 		}
 	}
-	if (size == 0)
-		return 0;
 	out[n] = '\0';
 	return n;
 }
@@ -159,21 +158,19 @@ size_t newemail_answer(const struct config *config, const char *addr, const char
 		       char *out, size_t size)
 {
 	struct json_writer writer;
-	char url[NEWEMAIL_URL_MAX];
 
 	json_begin(&writer, out, size);
 	json_member(&writer, "email", addr, strlen(addr));
 	json_member(&writer, "password", password, strlen(password));
 	if (newemail_self_signed(config)) {
+		char url[NEWEMAIL_URL_MAX];
 		size_t len = newemail_dclogin_url(config, addr, password, url, sizeof url);
-		if (len == 0) {
-			json_end(&writer);
-			out[0] = '\0';
-			return 0;
-		}
-		json_member(&writer, "dclogin_url", url, len);
+		if (len == 0)
+			writer.overflow = true; /* no answer without the URL it needs */
+		else
+			json_member(&writer, "dclogin_url", url, len);
+		explicit_bzero(url, sizeof url);
 	}
-	explicit_bzero(url, sizeof url);
 	return json_end(&writer);
 }
 

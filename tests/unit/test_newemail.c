@@ -110,7 +110,7 @@ static void url_decode(const char *text, char *out)
 static void test_dclogin(void)
 {
 	struct config config;
-	char url[NEWEMAIL_URL_MAX], decoded[NEWEMAIL_URL_MAX];
+	char url[NEWEMAIL_URL_MAX];
 
 	make_config(&config, "1.2.3.4", "");
 	CHECK(newemail_self_signed(&config));
@@ -135,7 +135,7 @@ static void test_dclogin(void)
 	const char *end = strstr(url, "&v=1");
 	CHECK(p != NULL && end != NULL && end > p);
 	if (p != NULL && end != NULL && end > p) {
-		char value[NEWEMAIL_URL_MAX];
+		char value[NEWEMAIL_URL_MAX], decoded[NEWEMAIL_URL_MAX];
 		memcpy(value, p + 3, (size_t)(end - p - 3));
 		value[end - p - 3] = '\0';
 		CHECK(strpbrk(value, "&?#+ =") == NULL);
@@ -226,7 +226,7 @@ static void test_create(void)
 		take_names(accounts, 12);
 		if (newemail_create(&config, accounts, 0, addr, password) == NEWEMAIL_CREATED &&
 		    strlen(addr) == 1 + strlen("@example.org") &&
-		    strchr(NEWEMAIL_LOCALPART_ALPHABET + 12, addr[0]) != NULL &&
+		    strchr(&NEWEMAIL_LOCALPART_ALPHABET[12], addr[0]) != NULL &&
 		    accounts_get(accounts, addr, hash, NULL) == ACCOUNTS_OK &&
 		    passwd_verify(password, hash))
 			created++;
