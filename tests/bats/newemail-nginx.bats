@@ -67,7 +67,7 @@ credentials() {
 	find "$T/answers" -type f -exec jq -j '.email, "\u0000", .password, "\u0000"' {} +
 }
 
-@test "1000 accounts through nginx and spawn-fcgi: all distinct, valid, and each logs in" {
+@test "newemail nginx: 1000 accounts through nginx and spawn-fcgi: all distinct, valid, and each logs in" {
 	newemail_app_start
 	newemail_nginx_start fastcgi
 	post_many 1000 8
@@ -95,7 +95,7 @@ credentials() {
 	newemail_alive "$NEWEMAIL_PID"
 }
 
-@test "the FastCGI app outlives clients that hang up mid-request, bad requests and a burst" {
+@test "newemail nginx: the FastCGI app outlives clients that hang up mid-request, bad requests and a burst" {
 	newemail_app_start
 	newemail_nginx_start fastcgi
 	# A request sent whole, then the connection closed before the answer comes.
@@ -120,7 +120,7 @@ credentials() {
 	newemail_alive "$NEWEMAIL_PID"
 }
 
-@test "every answer through nginx is JSON or a redirect: 301, 400, 405, 413, 503, 500, 502" {
+@test "newemail nginx: every answer through nginx is JSON or a redirect: 301, 400, 405, 413, 503, 500, 502" {
 	newemail_app_start
 	newemail_nginx_start fastcgi
 
@@ -164,7 +164,7 @@ credentials() {
 	json_error
 }
 
-@test "limit_req answers 429 with JSON once a client's burst is spent" {
+@test "newemail nginx: limit_req answers 429 with JSON once a client's burst is spent" {
 	NEWEMAIL_RATE=1r/m NEWEMAIL_BURST=2 newemail_app_start
 	NEWEMAIL_RATE=1r/m NEWEMAIL_BURST=2 newemail_nginx_start fastcgi
 	request 200 -X POST
@@ -175,7 +175,7 @@ credentials() {
 	[ "$(accounts)" -eq 3 ]
 }
 
-@test "the fcgiwrap wiring: accounts that log in, the redirect, and JSON errors" {
+@test "newemail nginx: the fcgiwrap wiring: accounts that log in, the redirect, and JSON errors" {
 	newemail_fcgiwrap_start
 	newemail_nginx_start fcgiwrap
 	post_many 30 4

@@ -59,7 +59,7 @@ json_error() {
 	[ "$(header Content-Type)" = application/json ]
 }
 
-@test "POST answers 200 JSON with a fresh address and a password that doveauth accepts" {
+@test "newemail CGI: POST answers 200 JSON with a fresh address and a password that doveauth accepts" {
 	cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 200 OK" ]
 	[ "$(header Content-Type)" = application/json ]
@@ -77,7 +77,7 @@ json_error() {
 	grep -q "Created address: $email" "$T/log"
 }
 
-@test "the account is stored at once: a hash, never the password, and its protected maildir" {
+@test "newemail CGI: the account is stored at once: a hash, never the password, and its protected maildir" {
 	cgi REQUEST_METHOD=POST CONTENT_LENGTH= QUERY_STRING=
 	[ "$STATUS" = "Status: 200 OK" ]
 	email=$(jq -r .email <<<"$BODY")
@@ -90,7 +90,7 @@ json_error() {
 	! grep -qF -- "$password" "$T/log"
 }
 
-@test "every answer has a new address; lengths follow username_max_length and password_min_length" {
+@test "newemail CGI: each answer a new address of username_max_length, a password of password_min_length + 3" {
 	relay_dir "username_min_length = 5" "username_max_length = 14" "password_min_length = 20"
 	for i in 1 2 3 4 5; do
 		cgi REQUEST_METHOD=POST
@@ -103,7 +103,7 @@ json_error() {
 	[ "$(accounts)" -eq 5 ]
 }
 
-@test "GET redirects a browser with 301 to dcaccount:https://<mail_domain>/new" {
+@test "newemail CGI: GET redirects a browser with 301 to dcaccount:https://<mail_domain>/new" {
 	cgi REQUEST_METHOD=GET
 	[ "$STATUS" = "Status: 301 Moved Permanently" ]
 	[ "$(header Location)" = "dcaccount:https://example.org/new" ]
@@ -111,7 +111,7 @@ json_error() {
 	[ "$(accounts)" -eq 0 ]
 }
 
-@test "other methods get 405 with Allow: GET, POST and a JSON error" {
+@test "newemail CGI: other methods get 405 with Allow: GET, POST and a JSON error" {
 	for method in PUT DELETE HEAD OPTIONS post PROPFIND "$(printf 'X%.0s' {1..200})"; do
 		cgi REQUEST_METHOD="$method"
 		[ "$STATUS" = "Status: 405 Method Not Allowed" ]
@@ -122,7 +122,7 @@ json_error() {
 	[ "$(grep -c 'refused a .* request: only GET and POST' "$T/log")" -eq 7 ]
 }
 
-@test "a query string is refused with 400 and nothing is created" {
+@test "newemail CGI: a query string is refused with 400 and nothing is created" {
 	cgi REQUEST_METHOD=POST QUERY_STRING='username=admin'
 	[ "$STATUS" = "Status: 400 Bad Request" ]
 	json_error
@@ -130,7 +130,7 @@ json_error() {
 	[ "$(grep -c 'query string' "$T/log")" -eq 1 ]
 }
 
-@test "a body on POST is refused with 400, a bad CONTENT_LENGTH too, and nothing is created" {
+@test "newemail CGI: a body on POST is refused with 400, a bad CONTENT_LENGTH too, and nothing is created" {
 	cgi REQUEST_METHOD=POST CONTENT_LENGTH=2 CONTENT_TYPE=application/json
 	[ "$STATUS" = "Status: 400 Bad Request" ]
 	json_error
@@ -142,7 +142,7 @@ json_error() {
 	[ -z "$(ls "$T/mail")" ]
 }
 
-@test "a huge body is refused with 413 without reading a byte of it" {
+@test "newemail CGI: a huge body is refused with 413 without reading a byte of it" {
 	head -c 3000000 /dev/zero >"$T/body"
 	# The shared offset of fd 5 tells how much the program read of its stdin.
 	exec 5<"$T/body"
@@ -157,7 +157,7 @@ json_error() {
 	[ "$(accounts)" -eq 0 ]
 }
 
-@test "a missing REQUEST_METHOD is a 500 with a JSON error and one log line naming it" {
+@test "newemail CGI: a missing REQUEST_METHOD is a 500 with a JSON error and one log line naming it" {
 	cgi
 	[ "$STATUS" = "Status: 500 Internal Server Error" ]
 	json_error
@@ -165,7 +165,7 @@ json_error() {
 	grep -q 'error: .*no REQUEST_METHOD' "$T/log"
 }
 
-@test "the nocreate file refuses creation with 503 and a JSON error" {
+@test "newemail CGI: the nocreate file refuses creation with 503 and a JSON error" {
 	touch "$T/nocreate"
 	cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 503 Service Unavailable" ]
@@ -177,7 +177,7 @@ json_error() {
 	[ "$STATUS" = "Status: 200 OK" ]
 }
 
-@test "too little free memory refuses creation with 503" {
+@test "newemail CGI: too little free memory refuses creation with 503" {
 	relay_dir "min_available_memory = 1000000G"
 	cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 503 Service Unavailable" ]
@@ -186,7 +186,7 @@ json_error() {
 	[ "$(accounts)" -eq 0 ]
 }
 
-@test "a database in a missing directory is a 500 with a JSON error and no half-made account" {
+@test "newemail CGI: a database in a missing directory is a 500 with a JSON error and no half-made account" {
 	relay_dir "passdb_path = $BATS_TEST_TMPDIR/gone/passdb.sqlite"
 	cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 500 Internal Server Error" ]
@@ -195,7 +195,7 @@ json_error() {
 	[ "$(wc -l <"$T/log")" -eq 1 ]
 }
 
-@test "a database the program may not write is a 500 and stores nothing" {
+@test "newemail CGI: a database the program may not write is a 500 and stores nothing" {
 	cgi REQUEST_METHOD=POST
 	[ "$(accounts)" -eq 1 ]
 	# The program runs as nobody, the database stays root's.
@@ -208,14 +208,14 @@ json_error() {
 	[ "$(ls "$T/mail" | wc -l)" -eq 1 ]
 }
 
-@test "an unreadable chatmail.ini is a 500 with a JSON error, not HTML" {
+@test "newemail CGI: an unreadable chatmail.ini is a 500 with a JSON error, not HTML" {
 	CHATMAIL_INI=$T/missing.ini cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 500 Internal Server Error" ]
 	json_error
 	grep -q 'missing.ini' "$T/log"
 }
 
-@test "an IP-only relay answers a dclogin_url that carries the address, password and host" {
+@test "newemail CGI: an IP-only relay answers a dclogin_url that carries the address, password and host" {
 	MAIL_DOMAIN=10.0.0.7 relay_dir
 	cgi REQUEST_METHOD=POST
 	[ "$STATUS" = "Status: 200 OK" ]
@@ -233,7 +233,7 @@ json_error() {
 	[ "$status" -eq 0 ]
 }
 
-@test "a self-signed '_' domain answers a dclogin_url without hosts; a CA-signed one none" {
+@test "newemail CGI: a self-signed '_' domain answers a dclogin_url without hosts; a CA-signed one none" {
 	MAIL_DOMAIN=_chat.example.org relay_dir
 	cgi REQUEST_METHOD=POST
 	url=$(jq -r .dclogin_url <<<"$BODY")
@@ -243,7 +243,7 @@ json_error() {
 	[ "$(jq 'has("dclogin_url")' <<<"$BODY")" = false ]
 }
 
-@test "the first IMAP login with the answer succeeds through a real Dovecot" {
+@test "newemail CGI: the first IMAP login with the answer succeeds through a real Dovecot" {
 	dovecot_start
 	# As in production, the program runs as the mail user that owns the database.
 	cgi_as_nobody REQUEST_METHOD=POST
