@@ -195,7 +195,7 @@ static void relay(struct session *s, const struct smtp_server *server,
 	    .recipients = (const char *const *)server->recipients,
 	    .recipient_count = server->recipient_count,
 	    .xforward = &server->xforward,
-	    .message = server->data.message,
+	    .message = server->data.message != NULL ? server->data.message : "",
 	    .message_len = server->data.len,
 	    .time_limit = s->relay_timeout,
 	};
@@ -215,10 +215,11 @@ static void decide_message(struct session *s)
 	struct envelope envelope = {server->mail.address, recipients, server->recipient_count};
 	struct policy_result result;
 	const char *direction = s->direction == OUTGOING ? "Outgoing" : "Incoming";
+	/* An empty message has no buffer yet. */
+	const char *message = server->data.message != NULL ? server->data.message : "";
 
 	if (s->direction == OUTGOING) {
-		result =
-		    policy_outgoing(&s->config, &envelope, server->data.message, server->data.len);
+		result = policy_outgoing(&s->config, &envelope, message, server->data.len);
 	} else {
 		bool *enforce = find_enforced(s, recipients, server->recipient_count);
 		if (enforce == NULL) {
@@ -226,8 +227,7 @@ static void decide_message(struct session *s)
 			     "4.3.0 Error: insufficient system resources");
 			return;
 		}
-		result = policy_incoming(&s->config, &envelope, enforce, server->data.message,
-					 server->data.len);
+		result = policy_incoming(&s->config, &envelope, enforce, message, server->data.len);
 		free(enforce);
 	}
 	if (result.verdict == POLICY_REJECT_FROM_MISMATCH) {

@@ -30,10 +30,11 @@ bool ratelimit_gcra(int64_t tat, int64_t now, int64_t interval, uint32_t burst, 
 {
 	int64_t window = (int64_t)burst * interval;
 
-	/* A stored time beyond the burst window (a clock stepped back, a damaged row) must not
-	 * hold a sender back longer than the window itself. */
+	/* A stored time beyond the burst window (a clock stepped back, a damaged row) is cut
+	 * back to the window, and that is stored even when the message must wait. */
 	if (tat > now + window)
 		tat = now + window;
+	*new_tat = tat;
 	int64_t next = (tat > now ? tat : now) + interval;
 	if (next - now > window)
 		return false;
@@ -157,7 +158,7 @@ enum ratelimit_status ratelimit_check(struct ratelimit *ratelimit, const char *s
 		rc = load(db, key, &tat);
 	if (rc == SQLITE_OK) {
 		allowed = ratelimit_gcra(tat, now, ratelimit_interval(per_minute), burst, &new_tat);
-		if (allowed)
+		if (new_tat != tat)
 			rc = store(db, key, new_tat);
 	}
 	if (rc == SQLITE_OK && now % RATELIMIT_PRUNE_EVERY == 0)

@@ -14,8 +14,9 @@
 
 /* GCRA (the generic cell rate algorithm): tat is the sender's theoretical arrival time, 0 for
  * a sender never seen; times in microseconds. One message costs interval (a minute divided by
- * max_user_send_per_minute); burst messages may go at once. Returns true and sets *new_tat
- * when the message may go now; false (nothing to store) when it must wait. */
+ * max_user_send_per_minute); burst messages may go at once. Returns whether the message may
+ * go now, and sets *new_tat to the time to store: later by one interval when it may go,
+ * unchanged when it must wait (unless the stored time lay beyond any burst window). */
 bool ratelimit_gcra(int64_t tat, int64_t now, int64_t interval, uint32_t burst, int64_t *new_tat);
 
 /* The interval of a rate per minute, in microseconds. */

@@ -1,0 +1,150 @@
+/* The send rate (lib/ratelimit.h): GCRA arithmetic, and its state shared through sqlite by
+ * separate processes. */
+#include "ratelimit.h"
+#include "test.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SECOND INT64_C(1000000)
+
+static void test_gcra(void)
+{
+	int64_t interval = ratelimit_interval(60), tat = 0, now = 1000 * SECOND;
+	CHECK(interval == SECOND);
+	CHECK(ratelimit_interval(1) == 60 * SECOND);
+	CHECK(ratelimit_interval(0) == 60 * SECOND);
+	CHECK(ratelimit_interval(1000000) == 60);
+
+	/* A burst of 10 goes at once, the 11th waits one interval. */
+	for (int i = 0; i < 10; i++)
+		CHECK(ratelimit_gcra(tat, now, interval, 10, &tat));
+	CHECK(tat == now + 10 * SECOND);
+	int64_t kept = tat;
+	CHECK(!ratelimit_gcra(tat, now, interval, 10, &tat));
+	CHECK(tat == kept); /* a refusal costs nothing */
+	CHECK(!ratelimit_gcra(tat, now + SECOND - 1, interval, 10, &tat));
+	CHECK(ratelimit_gcra(tat, now + SECOND, interval, 10, &tat));
+	CHECK(!ratelimit_gcra(tat, now + SECOND, interval, 10, &tat));
+
+	/* At the steady rate, one per interval goes forever. */
+	tat = 0;
+	for (int i = 0; i < 10; i++)
+		CHECK(ratelimit_gcra(tat, now, interval, 10, &tat));
+	bool steady = true;
+	for (int i = 1; i <= 1000; i++)
+		steady &= ratelimit_gcra(tat, now + i * SECOND, interval, 10, &tat);
+	CHECK(steady);
+
+	/* After a quiet spell the whole burst is back, and no more. */
+	int allowed = 0;
+	for (int i = 0; i < 20; i++)
+		allowed += ratelimit_gcra(tat, now + 2000 * SECOND, interval, 10, &tat);
+	CHECK(allowed == 10);
+
+	/* A burst of one is a plain rate. */
+	tat = 0;
+	CHECK(ratelimit_gcra(tat, now, interval, 1, &tat));
+	CHECK(!ratelimit_gcra(tat, now + SECOND / 2, interval, 1, &tat));
+	CHECK(ratelimit_gcra(tat, now + SECOND, interval, 1, &tat));
+
+	/* A stored time far in the future (a clock stepped back) holds a sender back no longer
+	 * than one burst window. */
+	tat = now + 1000000 * SECOND;
+	CHECK(!ratelimit_gcra(tat, now, interval, 10, &tat));
+	CHECK(ratelimit_gcra(tat, now + 10 * SECOND + SECOND, interval, 10, &tat));
+	tat = INT64_MAX;
+	CHECK(!ratelimit_gcra(tat, now, interval, 10, &tat));
+}
+
+static int row_count(const char *dir)
+{
+	char path[256];
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int count = -1;
+
+	snprintf(path, sizeof path, "%s/%s", dir, RATELIMIT_FILE);
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM gcra", -1, &stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			count = sqlite3_column_int(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	sqlite3_close(db);
+	return count;
+}
+
+/* Makes count checks of sender in a child process; its exit status is how many were allowed. */
+static pid_t checker(const char *dir, const char *sender, int count)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	struct ratelimit *ratelimit = ratelimit_open(dir);
+	int allowed = 0;
+	for (int i = 0; ratelimit != NULL && i < count; i++)
+		allowed +=
+		    ratelimit_check(ratelimit, sender, ratelimit_now(), 1, 10) == RATELIMIT_ALLOWED;
+	ratelimit_close(ratelimit);
+	_exit(ratelimit != NULL ? allowed : 255);
+}
+
+static void test_store(void)
+{
+	char dir[] = "/tmp/test_ratelimit.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+
+	struct ratelimit *ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	int64_t now = ratelimit_now();
+	for (int i = 0; i < 3; i++)
+		CHECK(ratelimit_check(ratelimit, "a@example.org", now, 60, 3) == RATELIMIT_ALLOWED);
+	CHECK(ratelimit_check(ratelimit, "a@example.org", now, 60, 3) == RATELIMIT_DENIED);
+	/* The same sender in another spelling shares the budget; another sender has its own. */
+	CHECK(ratelimit_check(ratelimit, "A@Example.ORG", now, 60, 3) == RATELIMIT_DENIED);
+	CHECK(ratelimit_check(ratelimit, "b@example.org", now, 60, 3) == RATELIMIT_ALLOWED);
+	CHECK(ratelimit_check(ratelimit, "a@example.org", now + SECOND, 60, 3) ==
+	      RATELIMIT_ALLOWED);
+	ratelimit_close(ratelimit);
+
+	/* The state outlives the process that wrote it. */
+	ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit_check(ratelimit, "a@example.org", now + SECOND, 60, 3) == RATELIMIT_DENIED);
+	/* Pruning (one time in RATELIMIT_PRUNE_EVERY) forgets only senders whose time is up. */
+	int64_t later = (now + 86400 * SECOND) / RATELIMIT_PRUNE_EVERY * RATELIMIT_PRUNE_EVERY;
+	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
+	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
+	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
+	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_DENIED);
+	ratelimit_close(ratelimit);
+	CHECK(row_count(dir) == 1);
+
+	/* Eight processes racing over one sender get the burst, exactly, between them. */
+	pid_t pids[8];
+	for (int i = 0; i < 8; i++)
+		pids[i] = checker(dir, "racer@example.org", 5);
+	int allowed = 0, status;
+	for (int i = 0; i < 8; i++) {
+		waitpid(pids[i], &status, 0);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 255);
+		allowed += WEXITSTATUS(status);
+	}
+	CHECK(allowed == 10);
+
+	/* A state_dir that cannot hold the database is an error, not a free pass. */
+	CHECK(ratelimit_open("/proc/self/nonexistent") == NULL);
+
+	char command[128];
+	snprintf(command, sizeof command, "rm -rf %s", dir);
+	CHECK(system(command) == 0);
+}
+
+int main(void)
+{
+	test_gcra();
+	test_store();
+	return test_summary("ratelimit");
+}
