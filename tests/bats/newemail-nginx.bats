@@ -93,6 +93,9 @@ credentials() {
 	[ "$(grep -c 'Created address: ' "$T/log")" -eq 1000 ]
 	# one process answered them all, and serves on
 	newemail_alive "$NEWEMAIL_PID"
+	# with the database open once: one descriptor on it, none leaked
+	[ "$(find "/proc/$NEWEMAIL_PID/fd" -lname "$T/passdb.sqlite" | wc -l)" -eq 1 ]
+	[ "$(find "/proc/$NEWEMAIL_PID/fd" | wc -l)" -lt 20 ]
 }
 
 @test "newemail nginx: the FastCGI app outlives clients that hang up mid-request, bad requests and a burst" {
@@ -202,4 +205,16 @@ credentials() {
 	request 503 -X POST
 	json_error
 	[ "$(accounts)" -eq 30 ]
+}
+
+@test "newemail nginx: the FastCGI app reads chatmail.ini once, at its start" {
+	newemail_app_start
+	newemail_nginx_start fastcgi
+	request 200 -X POST
+	[[ "$(jq -r .email <<<"$BODY")" == *@example.org ]]
+	sed -i 's/^mail_domain = .*/mail_domain = other.example/' "$CHATMAIL_INI"
+	request 200 -X POST
+	[[ "$(jq -r .email <<<"$BODY")" == *@example.org ]]
+	request 301
+	[ "$(header Location)" = "dcaccount:https://example.org/new" ]
 }
