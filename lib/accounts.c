@@ -11,7 +11,7 @@
 
 struct accounts {
 	sqlite3 *db;
-	sqlite3_stmt *get, *insert, *touch, *delete, *each;
+	sqlite3_stmt *get, *insert, *touch, *delete, *delete_idle, *each;
 };
 
 /* Each step moves the schema from version (index) to version (index + 1). The first one
@@ -115,6 +115,9 @@ struct accounts *accounts_open(const char *path)
 		    "UPDATE users SET last_login = ?2 WHERE addr = ?1"
 		    " AND (last_login IS NULL OR last_login < ?2)") != 0 ||
 	    prepare(accounts->db, &accounts->delete, "DELETE FROM users WHERE addr = ?1") != 0 ||
+	    prepare(accounts->db, &accounts->delete_idle,
+		    "DELETE FROM users WHERE addr = ?1 AND last_login > 0 AND last_login < ?2") !=
+		    0 ||
 	    prepare(accounts->db, &accounts->each,
 		    "SELECT addr, last_login FROM users ORDER BY addr") != 0) {
 		log_error("accounts: cannot use %s: %s", path, sqlite3_errmsg(accounts->db));
@@ -132,6 +135,7 @@ void accounts_close(struct accounts *accounts)
 	sqlite3_finalize(accounts->insert);
 	sqlite3_finalize(accounts->touch);
 	sqlite3_finalize(accounts->delete);
+	sqlite3_finalize(accounts->delete_idle);
 	sqlite3_finalize(accounts->each);
 	sqlite3_close(accounts->db);
 	free(accounts);
@@ -202,6 +206,14 @@ enum accounts_status accounts_delete(struct accounts *accounts, const char *addr
 {
 	sqlite3_bind_text(accounts->delete, 1, addr, -1, SQLITE_STATIC);
 	return write_step(accounts, accounts->delete, "delete");
+}
+
+enum accounts_status accounts_delete_idle(struct accounts *accounts, const char *addr,
+					  int64_t day)
+{
+	sqlite3_bind_text(accounts->delete_idle, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(accounts->delete_idle, 2, day);
+	return write_step(accounts, accounts->delete_idle, "delete");
 }
 
 enum accounts_status accounts_foreach(struct accounts *accounts, accounts_each_fn *each,

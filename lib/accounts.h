@@ -39,6 +39,11 @@ enum accounts_status accounts_touch(struct accounts *accounts, const char *addr,
 
 enum accounts_status accounts_delete(struct accounts *accounts, const char *addr);
 
+/* Deletes addr only while its last login day is known and before day, so a login that
+ * races an expiry keeps the account. ACCOUNTS_NOT_FOUND when nothing was deleted. */
+enum accounts_status accounts_delete_idle(struct accounts *accounts, const char *addr,
+					  int64_t day);
+
 /* Calls each(addr, last_login, context) for every account, in address order; stops early
  * when each returns non-zero. */
 typedef int accounts_each_fn(const char *addr, int64_t last_login, void *context);

@@ -96,6 +96,32 @@ void json_member(struct json_writer *writer, const char *key, const char *value,
 	put_string(writer, value, len);
 }
 
+static void put_key(struct json_writer *writer, const char *key)
+{
+	if (writer->members++ > 0)
+		put(writer, ", ", 2);
+	put_string(writer, key, strlen(key));
+	put(writer, ": ", 2);
+}
+
+void json_member_uint(struct json_writer *writer, const char *key, uint64_t value)
+{
+	char digits[24];
+	size_t len = 0;
+	do { /* written backwards, least significant digit first */
+		digits[sizeof digits - ++len] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value > 0);
+	put_key(writer, key);
+	put(writer, digits + sizeof digits - len, len);
+}
+
+void json_member_bool(struct json_writer *writer, const char *key, bool value)
+{
+	put_key(writer, key);
+	put(writer, value ? "true" : "false", value ? 4 : 5);
+}
+
 size_t json_end(struct json_writer *writer)
 {
 	put(writer, "}\n", 2);

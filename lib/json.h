@@ -1,9 +1,10 @@
-/* A JSON writer for flat objects of string members, into a caller's fixed buffer. */
+/* A JSON writer for flat objects of string, number and boolean members, into a fixed buffer. */
 #ifndef CHATMAIL_JSON_H
 #define CHATMAIL_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_writer {
 	char *out;
@@ -20,6 +21,10 @@ void json_begin(struct json_writer *writer, char *out, size_t size);
  * JSON escapes, valid UTF-8 as it is, and each byte of invalid UTF-8 as U+FFFD, so the text
  * is always valid JSON whatever the bytes. */
 void json_member(struct json_writer *writer, const char *key, const char *value, size_t len);
+
+/* Adds "key": number, and "key": true or false. */
+void json_member_uint(struct json_writer *writer, const char *key, uint64_t value);
+void json_member_bool(struct json_writer *writer, const char *key, bool value);
 
 /* Closes the object with "}\n" and a NUL. Returns the length of the text, or 0 when it did
  * not fit in the buffer. */

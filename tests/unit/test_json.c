@@ -62,5 +62,19 @@ int main(void)
 	CHECK_STR(one("\x01", 1, tight, strlen("{\"k\": \"\\u0001\"}\n") + 1),
 		  "{\"k\": \"\\u0001\"}\n");
 
+	/* Numbers and booleans (chatmailctl --json): bare, after a string member. */
+	json_begin(&writer, out, sizeof out);
+	json_member(&writer, "addr", "a@b", 3);
+	json_member_uint(&writer, "zero", 0);
+	json_member_uint(&writer, "max", UINT64_MAX);
+	json_member_bool(&writer, "yes", true);
+	json_member_bool(&writer, "no", false);
+	CHECK(json_end(&writer) > 0);
+	CHECK_STR(out, "{\"addr\": \"a@b\", \"zero\": 0, \"max\": 18446744073709551615, "
+		       "\"yes\": true, \"no\": false}\n");
+	json_begin(&writer, tight, strlen("{\"n\": 1234}\n"));
+	json_member_uint(&writer, "n", 1234);
+	CHECK(json_end(&writer) == 0);
+
 	return test_summary("json");
 }
