@@ -1,7 +1,9 @@
 /* chatmail-expire: the daily expiry of SPEC §5 (old mails, large old mails, inactive
  * accounts) and, with --quota, Dovecot's quota-warning hook that makes room in one mailbox.
- * usage: chatmail-expire [--dry-run]
- *        chatmail-expire [--dry-run] --quota ADDR */
+ * usage: chatmail-expire [--config INI] [--dry-run]
+ *        chatmail-expire [--config INI] [--dry-run] --quota ADDR
+ * --config names chatmail.ini where CHATMAIL_INI cannot be set: Dovecot's script service
+ * runs its program with an empty environment. */
 #include "accounts.h"
 #include "config.h"
 #include "expire.h"
@@ -45,6 +47,7 @@ struct run {
 	int root_fd;
 	int64_t now;
 	bool dry_run;
+	bool daily; /* the daily run, not the quota hook */
 	bool progress;
 	struct timespec started, shown;
 	struct inactive *inactive;
@@ -55,8 +58,10 @@ struct run {
 	/* the maildir being walked */
 	const char *addr;
 	unsigned long home_removed;
-	uint64_t home_bytes;
+	uint64_t home_bytes, home_kept;
 };
+
+static int shrink_to_quota(struct run *run, int home_fd, const char *addr);
 
 static double seconds_since(const struct timespec *start)
 {
@@ -171,8 +176,10 @@ static int expire_one(const struct mailstore_mail *mail, void *context)
 	struct run *run = context;
 	run->mails_scanned++;
 	enum expire_verdict verdict = expire_mail(&run->policy, mail->mtime, mail->size);
-	if (verdict == EXPIRE_KEEP)
+	if (verdict == EXPIRE_KEEP) {
+		run->home_kept += mail->size;
 		return 0;
+	}
 	const char *why = verdict == EXPIRE_OLD ? "old" : "large";
 	if (run->dry_run) {
 		printf("would remove %s/%s%s%s/%s (%llu bytes, %s)\n", run->addr, mail->folder,
@@ -198,9 +205,20 @@ static void forget_quota(int home_fd, const char *addr)
 		log_warn("cannot remove %s/%s: %s", addr, MAILSTORE_QUOTA_FILE, strerror(errno));
 }
 
+static int compare_inactive(const void *key, const void *element)
+{
+	return strcmp(key, ((const struct inactive *)element)->addr);
+}
+
 static void expire_home(struct run *run, const char *addr)
 {
 	char hash[PASSWD_HASH_MAX];
+	/* A dry run leaves inactive accounts in place; their mails were counted with them.
+	 * The list is in the database's address order, which is strcmp order. */
+	if (run->dry_run && run->inactive_count > 0 &&
+	    bsearch(addr, run->inactive, run->inactive_count, sizeof *run->inactive,
+		    compare_inactive) != NULL)
+		return;
 	if (run->accounts != NULL &&
 	    accounts_get(run->accounts, addr, hash, NULL) == ACCOUNTS_NOT_FOUND)
 		log_warn("%s has no account; its mails still expire by age", addr);
@@ -216,6 +234,7 @@ static void expire_home(struct run *run, const char *addr)
 	run->addr = addr;
 	run->home_removed = 0;
 	run->home_bytes = 0;
+	run->home_kept = 0;
 	mailstore_walk(fd, addr, expire_one, run, &run->problems);
 	if (run->home_removed > 0) {
 		if (!run->dry_run) {
@@ -226,6 +245,12 @@ static void expire_home(struct run *run, const char *addr)
 		run->mails_removed += run->home_removed;
 		run->bytes_removed += run->home_bytes;
 	}
+	/* Dovecot calls the quota hook only when a delivery crosses the warning level; a
+	 * mailbox that stays over it (a hook that failed) is shrunk here. */
+	if (run->home_kept > expire_quota_share(run->config.max_mailbox_size,
+						 EXPIRE_QUOTA_WARNING_PERCENT) &&
+	    shrink_to_quota(run, fd, addr) != 0)
+		run->problems.errors++;
 	close(fd);
 	show_progress(run, false);
 }
@@ -301,6 +326,7 @@ static int open_accounts(struct run *run)
 
 static int daily(struct run *run)
 {
+	run->daily = true;
 	if (!run->dry_run && mailstore_empty_trash(run->root_fd) != 0)
 		run->problems.errors++;
 	if (run->accounts != NULL &&
@@ -328,6 +354,8 @@ struct quota_scan {
 	char *folders[QUOTA_FOLDERS_MAX];
 	size_t folder_count;
 	bool full;
+	/* A dry run of the daily expiry leaves out what it already counted as due by age. */
+	const struct expire_policy *due_by_age;
 };
 
 static int folder_index(struct quota_scan *scan, const char *folder, uint16_t *index)
@@ -361,6 +389,9 @@ static int note_mail(const struct mailstore_mail *mail, void *context)
 {
 	struct quota_scan *scan = context;
 	struct quota_file file = {NULL, 0, strcmp(mail->sub, "new") == 0};
+	if (scan->due_by_age != NULL &&
+	    expire_mail(scan->due_by_age, mail->mtime, mail->size) != EXPIRE_KEEP)
+		return 0;
 	if (scan->count == QUOTA_MAILS_MAX) {
 		scan->full = true;
 		return 1;
@@ -411,14 +442,15 @@ static int remove_planned(int home_fd, const struct quota_scan *scan, const stru
 
 /* Removes the planned mails (or prints them for a dry run); counts what went. */
 static void remove_plan(struct run *run, int home_fd, const char *addr,
-			const struct quota_scan *scan, size_t planned)
+			const struct quota_scan *scan, size_t planned, unsigned long *removed,
+			uint64_t *bytes)
 {
 	for (size_t i = 0; i < planned; i++) {
 		const struct quota_mail *mail = &scan->mails[i];
 		const struct quota_file *file = &scan->files[mail->id];
 		const char *folder = scan->folders[file->folder];
 		if (run->dry_run) {
-			printf("would remove %s/%s%s%s/%s (%llu bytes)\n", addr, folder,
+			printf("would remove %s/%s%s%s/%s (%llu bytes, over quota)\n", addr, folder,
 			       *folder ? "/" : "", file->in_new ? "new" : "cur", file->name,
 			       (unsigned long long)mail->size);
 		} else {
@@ -432,13 +464,59 @@ static void remove_plan(struct run *run, int home_fd, const char *addr,
 			if (result <= 0)
 				continue;
 		}
-		run->mails_removed++;
-		run->bytes_removed += mail->size;
+		++*removed;
+		*bytes += mail->size;
 	}
 }
 
-/* SPEC §5: over EXPIRE_QUOTA_WARNING_PERCENT of max_mailbox_size, the oldest mails (sparing
- * the last EXPIRE_QUOTA_SPARE_SECONDS) go until the mailbox is at the target share. */
+/* SPEC §5: the oldest mails, sparing the last EXPIRE_QUOTA_SPARE_SECONDS, go until the
+ * mailbox is at EXPIRE_QUOTA_TARGET_PERCENT of max_mailbox_size. Returns 0, or -1 when out
+ * of memory. */
+static int shrink_to_quota(struct run *run, int home_fd, const char *addr)
+{
+	struct quota_scan scan = {0};
+	if (run->dry_run && run->daily)
+		scan.due_by_age = &run->policy;
+	unsigned long removed = 0;
+	uint64_t bytes = 0, remaining;
+	/* Two deliveries crossing the threshold at once free the space once, not twice. */
+	if (!run->dry_run && flock(home_fd, LOCK_EX) != 0)
+		log_warn("quota-expire: cannot lock %s: %s", addr, strerror(errno));
+	if (mailstore_walk(home_fd, addr, note_mail, &scan, &run->problems) < 0) {
+		log_error("quota-expire: out of memory scanning %s", addr);
+		free_scan(&scan);
+		return -1;
+	}
+	if (scan.full)
+		log_warn("quota-expire: %s holds more than %u mails; looking at the first only",
+			 addr, QUOTA_MAILS_MAX);
+	uint64_t target = expire_quota_share(run->config.max_mailbox_size,
+					     EXPIRE_QUOTA_TARGET_PERCENT);
+	size_t planned = expire_quota_plan(scan.mails, scan.count, target,
+					   run->now - EXPIRE_QUOTA_SPARE_SECONDS, &remaining);
+	remove_plan(run, home_fd, addr, &scan, planned, &removed, &bytes);
+	run->mails_removed += removed;
+	run->bytes_removed += bytes;
+	if (removed > 0 && !run->dry_run) {
+		forget_quota(home_fd, addr);
+		/* The reference's wording, which operators' metrics count. */
+		log_info("quota-expire: removed %lu message(s) from %s (%llu bytes; %llu of %llu "
+			 "bytes in use)",
+			 removed, addr, (unsigned long long)bytes, (unsigned long long)remaining,
+			 (unsigned long long)run->config.max_mailbox_size);
+	}
+	if (remaining > target)
+		log_warn("quota-expire: %s holds %llu bytes, over %llu, in mails younger than %d "
+			 "hours",
+			 addr, (unsigned long long)remaining, (unsigned long long)target,
+			 EXPIRE_QUOTA_SPARE_SECONDS / 3600);
+	if (!run->dry_run)
+		flock(home_fd, LOCK_UN);
+	free_scan(&scan);
+	return 0;
+}
+
+/* Dovecot's quota_warning hook for one address. */
 static int quota(struct run *run, const char *addr)
 {
 	if (!expire_home_name(&run->config, addr, strlen(addr))) {
@@ -450,42 +528,13 @@ static int quota(struct run *run, const char *addr)
 		log_error("quota-expire: cannot open the home of %s: %s", addr, strerror(errno));
 		return errno == ENOENT ? EXIT_DONE : EXIT_PARTIAL;
 	}
-	/* Two deliveries crossing the threshold at once free the space once, not twice. */
-	if (!run->dry_run && flock(home_fd, LOCK_EX) != 0)
-		log_warn("quota-expire: cannot lock %s: %s", addr, strerror(errno));
-	struct quota_scan scan = {0};
-	if (mailstore_walk(home_fd, addr, note_mail, &scan, &run->problems) < 0) {
-		log_error("quota-expire: out of memory scanning %s", addr);
-		free_scan(&scan);
-		close(home_fd);
-		return EXIT_TEMPFAIL;
-	}
-	if (scan.full)
-		log_warn("quota-expire: %s holds more than %u mails; looking at the first only",
-			 addr, QUOTA_MAILS_MAX);
-	uint64_t target = expire_quota_target(run->config.max_mailbox_size), remaining;
-	size_t planned = expire_quota_plan(scan.mails, scan.count, target,
-					   run->now - EXPIRE_QUOTA_SPARE_SECONDS, &remaining);
-	remove_plan(run, home_fd, addr, &scan, planned);
-	if (run->dry_run) {
+	int status = shrink_to_quota(run, home_fd, addr);
+	close(home_fd);
+	if (run->dry_run)
 		printf("chatmail-expire: dry run: %lu message(s) (%llu bytes) of %s due\n",
 		       run->mails_removed, (unsigned long long)run->bytes_removed, addr);
-	} else if (run->mails_removed > 0) {
-		forget_quota(home_fd, addr);
-		/* The reference's wording, which operators' metrics count. */
-		log_info("quota-expire: removed %lu message(s) from %s (%llu bytes; %llu of %llu "
-			 "bytes in use)",
-			 run->mails_removed, addr, (unsigned long long)run->bytes_removed,
-			 (unsigned long long)remaining,
-			 (unsigned long long)run->config.max_mailbox_size);
-	}
-	if (remaining > target)
-		log_warn("quota-expire: %s holds %llu bytes, over %llu, in mails younger than %d "
-			 "hours",
-			 addr, (unsigned long long)remaining, (unsigned long long)target,
-			 EXPIRE_QUOTA_SPARE_SECONDS / 3600);
-	free_scan(&scan);
-	close(home_fd);
+	if (status != 0)
+		return EXIT_TEMPFAIL;
 	return run->problems.errors > 0 ? EXIT_PARTIAL : EXIT_DONE;
 }
 
@@ -505,7 +554,7 @@ static int load(struct run *run)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: chatmail-expire [--dry-run] [--quota ADDR]\n");
+	fprintf(stderr, "usage: chatmail-expire [--config INI] [--dry-run] [--quota ADDR]\n");
 	return EXIT_USAGE;
 }
 
@@ -520,6 +569,8 @@ int main(int argc, char **argv)
 			run.dry_run = true;
 		else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc)
 			quota_addr = argv[++i];
+		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			setenv("CHATMAIL_INI", argv[++i], 1);
 		else
 			return usage();
 	}

@@ -29,11 +29,10 @@ bool expire_account_inactive(const struct expire_policy *policy, int64_t last_lo
 	return last_login > 0 && last_login < policy->inactive_before;
 }
 
-uint64_t expire_quota_target(uint64_t max_mailbox_size)
+uint64_t expire_quota_share(uint64_t max_mailbox_size, unsigned percent)
 {
-	/* max_mailbox_size is at most 2^50 (config.c), so the product cannot overflow. */
-	return max_mailbox_size / 100 * EXPIRE_QUOTA_TARGET_PERCENT +
-	       max_mailbox_size % 100 * EXPIRE_QUOTA_TARGET_PERCENT / 100;
+	/* Split so that no product can overflow, whatever the size. */
+	return max_mailbox_size / 100 * percent + max_mailbox_size % 100 * percent / 100;
 }
 
 static int oldest_first(const void *a, const void *b)

@@ -51,8 +51,10 @@ struct quota_mail {
 	bool remove; /* set by expire_quota_plan */
 };
 
-/* The size a mailbox is brought down to: EXPIRE_QUOTA_TARGET_PERCENT of max_mailbox_size. */
-uint64_t expire_quota_target(uint64_t max_mailbox_size);
+/* percent of max_mailbox_size (at most 2^50, see config.c), rounded down: the size a
+ * mailbox is brought down to (EXPIRE_QUOTA_TARGET_PERCENT), and the size over which it
+ * is due for that (EXPIRE_QUOTA_WARNING_PERCENT). */
+uint64_t expire_quota_share(uint64_t max_mailbox_size, unsigned percent);
 
 /* Marks the oldest mails (by mtime, then id) for removal until the rest fit in target
  * bytes, sparing every mail with mtime at or after spare_from. Reorders mails. Returns how

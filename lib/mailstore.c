@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +63,15 @@ static int walk_sub(struct walk *walk, int folder_fd, const char *folder, const 
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
+		if (errno == ELOOP || errno == ENOTDIR) {
+			struct stat st;
+			bool link = fstatat(folder_fd, sub, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISLNK(st.st_mode);
+			log_warn("skipping %s/%s%s%s: %s", walk->label, folder, *folder ? "/" : "",
+				 sub, link ? "a symbolic link" : "not a directory");
+			walk->problems->skipped++;
+			return 0;
+		}
 		log_error("cannot read %s/%s%s%s: %s", walk->label, folder, *folder ? "/" : "", sub,
 			  strerror(errno));
 		walk->problems->errors++;

@@ -68,10 +68,12 @@ static void test_quota(void)
 	for (size_t i = 0; i < 10; i++)
 		mails[i] = (struct quota_mail){100 + (int64_t)((i * 7) % 10), 100, i, true};
 
-	CHECK(expire_quota_target(1000) == 700);
-	CHECK(expire_quota_target(524288000) == 367001600);
-	CHECK(expire_quota_target(UINT64_C(1) << 50) == (UINT64_C(1) << 50) / 100 * 70 +
-								 (UINT64_C(1) << 50) % 100 * 70 / 100);
+	CHECK(expire_quota_share(1000, EXPIRE_QUOTA_TARGET_PERCENT) == 700);
+	CHECK(expire_quota_share(1000, EXPIRE_QUOTA_WARNING_PERCENT) == 750);
+	CHECK(expire_quota_share(524288000, 70) == 367001600);
+	CHECK(expire_quota_share(1023, 70) == 716); /* 716.1 */
+	CHECK(expire_quota_share(UINT64_MAX, 100) == UINT64_MAX / 100 * 100 + UINT64_MAX % 100);
+	CHECK(expire_quota_share(UINT64_MAX, 70) > UINT64_MAX / 100 * 69);
 
 	/* 1000 bytes down to 700: the three oldest go, in age order */
 	CHECK(expire_quota_plan(mails, 10, 700, 1000, &remaining) == 3);
