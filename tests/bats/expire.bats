@@ -13,15 +13,6 @@ expire() {
 	"$BIN/chatmail-expire" "$@"
 }
 
-# The test's dirs are root's; the vmail user must reach $1 through them.
-reachable_by_all() {
-	local dir=$1
-	while [ "$dir" != / ]; do
-		chmod a+x "$dir"
-		dir=$(dirname "$dir")
-	done
-}
-
 @test "expire: mails older than delete_mails_after days go from every folder, younger stay" {
 	account abcdefghi@example.org 0
 	A=abcdefghi@example.org
@@ -255,6 +246,7 @@ boundary1@example.org" ]
 	account inactive1@example.org 100
 	mail_file abcdefghi@example.org/cur/old "30 days ago"
 	chown -R 65534:65534 "$T/mail" "$T/passdb.sqlite"* && chown 65534:65534 "$T"
+	reachable_by_all "$T"
 	run expire
 	[ "$status" -eq 0 ]
 	[ -z "$(mails)" ]
