@@ -273,7 +273,8 @@ static bool extended_value(struct mime_span raw, struct mime_span *param)
 
 static bool name_is_extended(struct mime_span n, const char *name)
 {
-	return n.len > 0 && n.ptr[n.len - 1] == '*' && mime_span_is_nocase(span(n.ptr, n.len - 1), name);
+	return n.len > 0 && n.ptr[n.len - 1] == '*' &&
+	       mime_span_is_nocase(span(n.ptr, n.len - 1), name);
 }
 
 bool mime_param(struct mime_span value, const char *name, struct mime_span *param)
@@ -337,7 +338,8 @@ static enum mime_encoding parse_encoding(struct mime_span value)
 /* A boundary we can search for: not empty, on one line. */
 static bool usable_boundary(struct mime_span b)
 {
-	return b.len > 0 && memchr(b.ptr, '\n', b.len) == NULL && memchr(b.ptr, '\r', b.len) == NULL;
+	return b.len > 0 && memchr(b.ptr, '\n', b.len) == NULL &&
+	       memchr(b.ptr, '\r', b.len) == NULL;
 }
 
 void mime_entity_parse(const char *buf, size_t len, struct mime_entity *e)
@@ -353,8 +355,8 @@ void mime_entity_parse(const char *buf, size_t len, struct mime_entity *e)
 	    mime_content_type(value, &type, &subtype)) {
 		e->type = type;
 		e->subtype = subtype;
-		if (mime_span_is_nocase(type, "multipart") && mime_param(value, "boundary", &boundary) &&
-		    usable_boundary(boundary))
+		if (mime_span_is_nocase(type, "multipart") &&
+		    mime_param(value, "boundary", &boundary) && usable_boundary(boundary))
 			e->boundary = boundary;
 	}
 	if (mime_header_find(e->header, "Content-Transfer-Encoding", &value))
@@ -528,7 +530,8 @@ size_t mime_base64_decode(struct mime_base64 *d, const char *in, size_t len, siz
 			continue;
 		}
 		if (d->finished) {
-			/* After the padding, strict mode allows nothing; lenient mode stops there. */
+			/* After the padding, strict mode allows nothing; lenient mode stops there.
+			 */
 			d->error = d->strict;
 			continue;
 		}
@@ -606,8 +609,8 @@ static bool base64_body_decode(struct mime_span in, char *out, size_t cap, size_
 	mime_base64_init(&d, false);
 	while (pos < in.len) {
 		size_t used;
-		n += mime_base64_decode(&d, in.ptr + pos, in.len - pos, &used, (unsigned char *)out + n,
-					cap - n);
+		n += mime_base64_decode(&d, in.ptr + pos, in.len - pos, &used,
+					(unsigned char *)out + n, cap - n);
 		if (d.error || used == 0)
 			return false;
 		pos += used;

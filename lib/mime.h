@@ -26,8 +26,8 @@ enum mime_encoding {
 /* One message or body part, split and with its Content-Type resolved. */
 struct mime_entity {
 	struct mime_span header;   /* the header lines, without the empty line that ends them */
-	struct mime_span body;     /* everything after that empty line */
-	struct mime_span type;     /* "text" when Content-Type is absent or invalid */
+	struct mime_span body;	   /* everything after that empty line */
+	struct mime_span type;	   /* "text" when Content-Type is absent or invalid */
 	struct mime_span subtype;  /* "plain" then */
 	struct mime_span boundary; /* len 0 when there is none, or none we can use */
 	enum mime_encoding encoding;
@@ -72,12 +72,12 @@ bool mime_entity_is(const struct mime_entity *entity, const char *type, const ch
 struct mime_parts {
 	struct mime_span body;
 	struct mime_span boundary;
-	size_t pos;      /* where the next part starts */
-	unsigned count;  /* parts returned so far */
-	bool started;    /* the first delimiter was found */
-	bool done;       /* no more parts */
-	bool closed;     /* the close delimiter was seen */
-	bool overflow;   /* MIME_PARTS_MAX parts were returned and more followed */
+	size_t pos;	/* where the next part starts */
+	unsigned count; /* parts returned so far */
+	bool started;	/* the first delimiter was found */
+	bool done;	/* no more parts */
+	bool closed;	/* the close delimiter was seen */
+	bool overflow;	/* MIME_PARTS_MAX parts were returned and more followed */
 };
 void mime_parts_init(struct mime_parts *parts, struct mime_span body, struct mime_span boundary);
 /* Returns true with the next part (headers and body), false at the end. */
@@ -87,10 +87,10 @@ bool mime_parts_next(struct mime_parts *parts, struct mime_span *part);
  * character outside the alphabet, lenient mode (RFC 2045 §6.8) skips it. */
 struct mime_base64 {
 	uint32_t bits;
-	unsigned chars;    /* characters of the current 4-character group */
-	unsigned padding;  /* '=' seen in the current group */
+	unsigned chars;	  /* characters of the current 4-character group */
+	unsigned padding; /* '=' seen in the current group */
 	bool strict;
-	bool finished;     /* the padding ended the data */
+	bool finished; /* the padding ended the data */
 	bool error;
 };
 void mime_base64_init(struct mime_base64 *decoder, bool strict);
@@ -114,9 +114,9 @@ bool mime_single_address(struct mime_span value, struct mime_span *address);
  * (0 for the message); returning false stops the walk. */
 enum mime_walk_status {
 	MIME_WALK_DONE,
-	MIME_WALK_STOPPED,   /* fn returned false */
-	MIME_WALK_TOO_DEEP,  /* multiparts nest deeper than MIME_DEPTH_MAX */
-	MIME_WALK_TOO_MANY,  /* more than MIME_PARTS_MAX entities */
+	MIME_WALK_STOPPED,  /* fn returned false */
+	MIME_WALK_TOO_DEEP, /* multiparts nest deeper than MIME_DEPTH_MAX */
+	MIME_WALK_TOO_MANY, /* more than MIME_PARTS_MAX entities */
 };
 typedef bool mime_walk_fn(const struct mime_entity *entity, unsigned depth, void *context);
 enum mime_walk_status mime_walk(const char *buf, size_t len, mime_walk_fn *fn, void *context);

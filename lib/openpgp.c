@@ -49,7 +49,8 @@ static void packet_tag(struct openpgp_packets *p, unsigned char octet)
 		return;
 	}
 	p->tag = octet & 0x3f;
-	if (p->tag != OPENPGP_TAG_PKESK && p->tag != OPENPGP_TAG_SKESK && p->tag != OPENPGP_TAG_SEIPD) {
+	if (p->tag != OPENPGP_TAG_PKESK && p->tag != OPENPGP_TAG_SKESK &&
+	    p->tag != OPENPGP_TAG_SEIPD) {
 		fail(p, OPENPGP_UNEXPECTED_PACKET);
 		return;
 	}
@@ -198,7 +199,8 @@ static enum openpgp_status armor_data(struct armor *a, const char *line, size_t 
 	size_t pos = 0;
 	while (pos < len) {
 		size_t used;
-		size_t n = mime_base64_decode(&a->base64, line + pos, len - pos, &used, out, sizeof out);
+		size_t n =
+		    mime_base64_decode(&a->base64, line + pos, len - pos, &used, out, sizeof out);
 		if (a->base64.error)
 			return OPENPGP_BAD_BASE64;
 		openpgp_packets_feed(&a->packets, out, n);
@@ -268,7 +270,8 @@ enum openpgp_status openpgp_armor_check(const char *buf, size_t len, bool *armor
 		size_t next = lf != NULL ? (size_t)(lf - buf) + 1 : len;
 		size_t end = lf != NULL ? (size_t)(lf - buf) : len;
 		/* Trailing whitespace and the CR of CRLF are not part of a line. */
-		while (end > pos && (buf[end - 1] == '\r' || buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+		while (end > pos &&
+		       (buf[end - 1] == '\r' || buf[end - 1] == ' ' || buf[end - 1] == '\t'))
 			end--;
 		enum openpgp_status status = armor_line(&a, buf + pos, end - pos);
 		*armor_header = a.header;

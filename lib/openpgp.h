@@ -17,17 +17,17 @@
 #define OPENPGP_ARMOR_END "-----END PGP MESSAGE-----"
 
 enum openpgp_status {
-	OPENPGP_OK,                /* session key packets, then one SEIPD ending the data */
-	OPENPGP_NO_ARMOR,          /* not a BEGIN/END PGP MESSAGE block with nothing else around */
-	OPENPGP_BAD_BASE64,        /* a character outside base64, or broken padding */
-	OPENPGP_EMPTY,             /* no packets at all */
-	OPENPGP_NOT_PACKET,        /* a byte that starts no packet header (bit 7 clear) */
-	OPENPGP_OLD_FORMAT,        /* an old-format packet header (RFC 4880 §4.2.1) */
+	OPENPGP_OK,		   /* session key packets, then one SEIPD ending the data */
+	OPENPGP_NO_ARMOR,	   /* not a BEGIN/END PGP MESSAGE block with nothing else around */
+	OPENPGP_BAD_BASE64,	   /* a character outside base64, or broken padding */
+	OPENPGP_EMPTY,		   /* no packets at all */
+	OPENPGP_NOT_PACKET,	   /* a byte that starts no packet header (bit 7 clear) */
+	OPENPGP_OLD_FORMAT,	   /* an old-format packet header (RFC 4880 §4.2.1) */
 	OPENPGP_UNEXPECTED_PACKET, /* a packet other than PKESK/SKESK/SEIPD */
-	OPENPGP_PARTIAL_LENGTH,    /* a partial body length on a session key packet */
-	OPENPGP_TRUNCATED,         /* the data ends inside a packet */
-	OPENPGP_NO_SEIPD,          /* session key packets but no SEIPD after them */
-	OPENPGP_TRAILING_DATA,     /* anything after the SEIPD, e.g. a second one */
+	OPENPGP_PARTIAL_LENGTH,	   /* a partial body length on a session key packet */
+	OPENPGP_TRUNCATED,	   /* the data ends inside a packet */
+	OPENPGP_NO_SEIPD,	   /* session key packets but no SEIPD after them */
+	OPENPGP_TRAILING_DATA,	   /* anything after the SEIPD, e.g. a second one */
 };
 
 /* A streaming packet walker (RFC 4880 §4.2.2, new format only): feed the decoded bytes in
@@ -42,12 +42,12 @@ struct openpgp_packets {
 		OPENPGP_FAILED,
 	} state;
 	unsigned tag;
-	unsigned length_form;   /* 2 or 5 while a two- or five-octet length is read */
+	unsigned length_form;	/* 2 or 5 while a two- or five-octet length is read */
 	unsigned length_octets; /* octets of that length still to come */
-	uint32_t length;        /* the length being assembled */
-	uint64_t remaining;     /* body octets of the current chunk still to skip */
-	bool partial;           /* the current chunk has a partial length: another length follows */
-	size_t packets;         /* complete packets so far */
+	uint32_t length;	/* the length being assembled */
+	uint64_t remaining;	/* body octets of the current chunk still to skip */
+	bool partial;		/* the current chunk has a partial length: another length follows */
+	size_t packets;		/* complete packets so far */
 	enum openpgp_status status;
 };
 

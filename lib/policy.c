@@ -39,7 +39,8 @@ static bool body_is(const struct mime_entity *part, const char *const *texts, bo
 	for (; *texts != NULL; texts++) {
 		if (nocase && mime_span_is_nocase(body, *texts))
 			return true;
-		if (!nocase && body.len == strlen(*texts) && memcmp(body.ptr, *texts, body.len) == 0)
+		if (!nocase && body.len == strlen(*texts) &&
+		    memcmp(body.ptr, *texts, body.len) == 0)
 			return true;
 	}
 	return false;
@@ -174,7 +175,8 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
 	struct policy_result r;
 	mime_entity_parse(msg, len, &top);
 	if (!from_address(top.header, &from) || !mime_span_is_nocase(from, envelope->from))
-		return result(POLICY_REJECT_FROM_MISMATCH, "From: header is not the envelope sender");
+		return result(POLICY_REJECT_FROM_MISMATCH,
+			      "From: header is not the envelope sender");
 	if (policy_is_encrypted(msg, len, false)) {
 		r = result(POLICY_ACCEPT, "encrypted");
 		r.encrypted = true;
@@ -185,7 +187,8 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
 		r.securejoin = true;
 		return r;
 	}
-	if (config_list_contains(config->passthrough_senders, envelope->from, strlen(envelope->from)))
+	if (config_list_contains(config->passthrough_senders, envelope->from,
+				 strlen(envelope->from)))
 		return result(POLICY_ACCEPT, "passthrough sender");
 	if (autocrypt_setup_to_self(envelope, &top))
 		return result(POLICY_ACCEPT, "Autocrypt Setup Message to self");

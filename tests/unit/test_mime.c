@@ -5,13 +5,13 @@
 
 #include <stdlib.h>
 
-static struct mime_span S(const char *text)
-{
+static struct mime_span S(const char *text) {
 	struct mime_span s = {text, strlen(text)};
 	return s;
 }
 
-static bool span_is(struct mime_span s, const char *text)
+static bool
+span_is(struct mime_span s, const char *text)
 {
 	return s.len == strlen(text) && memcmp(s.ptr, text, s.len) == 0;
 }
@@ -47,7 +47,8 @@ static void test_header_lookup_and_folding(void)
 			   "Received: one\r\nReceived: two\r\n";
 	struct mime_span h = S(text), v;
 	CHECK(mime_header_find(h, "from", &v) && span_is(v, " a@b.c"));
-	CHECK(mime_header_find(h, "SUBJECT", &v) && span_is(v, " Autocrypt\r\n  Setup\r\n\tMessage"));
+	CHECK(mime_header_find(h, "SUBJECT", &v) &&
+	      span_is(v, " Autocrypt\r\n  Setup\r\n\tMessage"));
 	CHECK(mime_value_is(v, "Autocrypt  Setup\tMessage"));
 	CHECK(!mime_value_is(v, "Autocrypt Setup Message"));
 	char out[64];
@@ -114,7 +115,8 @@ static void test_content_type_and_parameters(void)
 	/* RFC 2231: an extended value without %-escapes is usable, continuations are not. */
 	CHECK(mime_param(S("multipart/mixed; boundary*=us-ascii'en'abc"), "boundary", &p) &&
 	      span_is(p, "abc"));
-	CHECK(mime_param(S("multipart/mixed; boundary*=''abc"), "boundary", &p) && span_is(p, "abc"));
+	CHECK(mime_param(S("multipart/mixed; boundary*=''abc"), "boundary", &p) &&
+	      span_is(p, "abc"));
 	CHECK(!mime_param(S("multipart/mixed; boundary*=''a%20b"), "boundary", &p));
 	CHECK(!mime_param(S("multipart/mixed; boundary*=abc"), "boundary", &p));
 	CHECK(!mime_param(S("multipart/mixed; boundary*0=ab; boundary*1=c"), "boundary", &p));
@@ -136,7 +138,8 @@ static void test_entity_defaults_and_encodings(void)
 	CHECK(mime_entity_is(&e, "multipart", NULL) && mime_entity_is(&e, "MULTIPART", "mixed"));
 	CHECK(!mime_entity_is(&e, "multipart", "alternative"));
 	CHECK(span_is(e.boundary, "b1") && e.encoding == MIME_ENCODING_BASE64);
-	m = "Content-Type: text/plain; boundary=b1\nContent-Transfer-Encoding: quoted-printable\n\n";
+	m = "Content-Type: text/plain; boundary=b1\nContent-Transfer-Encoding: "
+	    "quoted-printable\n\n";
 	mime_entity_parse(m, strlen(m), &e);
 	CHECK(e.boundary.len == 0 && e.encoding == MIME_ENCODING_QUOTED_PRINTABLE);
 	m = "Content-Type: multipart/mixed; boundary=\"\"\nContent-Transfer-Encoding: 8bit\n\n";
@@ -174,8 +177,9 @@ static struct parts_seen parts_of(const char *body, const char *boundary)
 static void test_parts_by_boundary(void)
 {
 	struct parts_seen s;
-	s = parts_of("preamble\r\n--b\r\nA: 1\r\n\r\none\r\n--b\r\n\r\ntwo\r\n\r\n--b--\r\nepilogue\r\n",
-		     "b");
+	s = parts_of(
+	    "preamble\r\n--b\r\nA: 1\r\n\r\none\r\n--b\r\n\r\ntwo\r\n\r\n--b--\r\nepilogue\r\n",
+	    "b");
 	CHECK(s.count == 2 && s.closed);
 	CHECK_STR(s.part[0], "A: 1\r\n\r\none");
 	CHECK_STR(s.part[1], "\r\ntwo\r\n");
@@ -192,9 +196,10 @@ static void test_parts_by_boundary(void)
 	CHECK(s.count == 1 && s.closed);
 	CHECK_STR(s.part[0], "one --b");
 	/* An inner boundary that starts with the outer one is not the outer one. */
-	s = parts_of("--outer\nContent-Type: multipart/mixed; boundary=outer-inner\n\n--outer-inner\n"
-		     "\nx\n--outer-inner--\n--outer--\n",
-		     "outer");
+	s = parts_of(
+	    "--outer\nContent-Type: multipart/mixed; boundary=outer-inner\n\n--outer-inner\n"
+	    "\nx\n--outer-inner--\n--outer--\n",
+	    "outer");
 	CHECK(s.count == 1);
 	s = parts_of("--outer-inner\nx\n--outer-inner--\n", "outer");
 	CHECK(s.count == 0 && !s.closed);
@@ -252,20 +257,13 @@ static void test_base64_decoder(void)
 		const char *out;
 		bool ok;
 	} cases[] = {
-		{"TWFu", true, "Man", true},
-		{"TWE=", true, "Ma", true},
-		{"TQ==", true, "M", true},
-		{" T W\r\nF u\t", true, "Man", true},
-		{"TQ=\n=", true, "M", true},
-		{"", true, "", true},
-		{"TQ", true, "", false},
-		{"TQ=", true, "", false},
-		{"T===", true, "", false},
-		{"TQ=a", true, "", false},
-		{"TWE=TWE=", true, "Ma", false},
-		{"TW!Fu", true, "", false},
-		{"TW!Fu", false, "Man", true},
-		{"TWE=\n-- sig", false, "Ma", true},
+	    {"TWFu", true, "Man", true},     {"TWE=", true, "Ma", true},
+	    {"TQ==", true, "M", true},	     {" T W\r\nF u\t", true, "Man", true},
+	    {"TQ=\n=", true, "M", true},     {"", true, "", true},
+	    {"TQ", true, "", false},	     {"TQ=", true, "", false},
+	    {"T===", true, "", false},	     {"TQ=a", true, "", false},
+	    {"TWE=TWE=", true, "Ma", false}, {"TW!Fu", true, "", false},
+	    {"TW!Fu", false, "Man", true},   {"TWE=\n-- sig", false, "Ma", true},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct mime_base64 d;
@@ -298,7 +296,8 @@ static void test_body_decoding(void)
 	struct mime_entity e;
 	char out[64];
 	size_t len;
-	const char *m = "Content-Transfer-Encoding: base64\n\nU2VjdXJlLUpv\naW46IHZjLXJl\ncXVlc3Q=\n";
+	const char *m =
+	    "Content-Transfer-Encoding: base64\n\nU2VjdXJlLUpv\naW46IHZjLXJl\ncXVlc3Q=\n";
 	mime_entity_parse(m, strlen(m), &e);
 	CHECK(mime_body_decode(&e, out, sizeof out, &len) && len == 23 &&
 	      memcmp(out, "Secure-Join: vc-request", 23) == 0);
@@ -325,28 +324,28 @@ static void test_single_address(void)
 		const char *value;
 		const char *address; /* NULL: no single address */
 	} cases[] = {
-		{" alice@example.org", "alice@example.org"},
-		{" <alice@example.org>", "alice@example.org"},
-		{" Alice <alice@example.org>", "alice@example.org"},
-		{" \"Alice, at <work>\" <alice@example.org> (office)", "alice@example.org"},
-		{" (comment) alice@example.org (another)", "alice@example.org"},
-		{" =?utf-8?q?Al=C3=AFce?=\r\n <alice@example.org>", "alice@example.org"},
-		{" < alice@example.org >", "alice@example.org"},
-		{" alice@[192.0.2.1]", "alice@[192.0.2.1]"},
-		{"", NULL},
-		{" <>", NULL},
-		{" Alice", NULL},
-		{" alice@example.org, bob@example.org", NULL},
-		{" <alice@example.org>, <bob@example.org>", NULL},
-		{" Alice <alice@example.org> <bob@example.org>", NULL},
-		{" alice@example.org bob@example.org", NULL},
-		{" undisclosed-recipients:;", NULL},
-		{" friends: alice@example.org;", NULL},
-		{" <alice@example.org", NULL},
-		{" alice@example.org>", NULL},
-		{" <alice(x)@example.org>", NULL},
-		{" \"alice@example.org", NULL},
-		{" <alice@exa\r\n mple.org>", NULL},
+	    {" alice@example.org", "alice@example.org"},
+	    {" <alice@example.org>", "alice@example.org"},
+	    {" Alice <alice@example.org>", "alice@example.org"},
+	    {" \"Alice, at <work>\" <alice@example.org> (office)", "alice@example.org"},
+	    {" (comment) alice@example.org (another)", "alice@example.org"},
+	    {" =?utf-8?q?Al=C3=AFce?=\r\n <alice@example.org>", "alice@example.org"},
+	    {" < alice@example.org >", "alice@example.org"},
+	    {" alice@[192.0.2.1]", "alice@[192.0.2.1]"},
+	    {"", NULL},
+	    {" <>", NULL},
+	    {" Alice", NULL},
+	    {" alice@example.org, bob@example.org", NULL},
+	    {" <alice@example.org>, <bob@example.org>", NULL},
+	    {" Alice <alice@example.org> <bob@example.org>", NULL},
+	    {" alice@example.org bob@example.org", NULL},
+	    {" undisclosed-recipients:;", NULL},
+	    {" friends: alice@example.org;", NULL},
+	    {" <alice@example.org", NULL},
+	    {" alice@example.org>", NULL},
+	    {" <alice(x)@example.org>", NULL},
+	    {" \"alice@example.org", NULL},
+	    {" <alice@exa\r\n mple.org>", NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct mime_span a;
@@ -385,7 +384,8 @@ static char *nested(unsigned depth, size_t *len)
 	n += (size_t)snprintf(m + n, cap - n, "Content-Type: multipart/mixed; boundary=b0\n\n");
 	for (unsigned i = 0; i < depth; i++)
 		n += (size_t)snprintf(m + n, cap - n,
-				      "--b%u\nContent-Type: multipart/mixed; boundary=b%u\n\n", i, i + 1);
+				      "--b%u\nContent-Type: multipart/mixed; boundary=b%u\n\n", i,
+				      i + 1);
 	n += (size_t)snprintf(m + n, cap - n, "--b%u\n\nleaf\n", depth);
 	*len = n;
 	return m;
@@ -393,10 +393,11 @@ static char *nested(unsigned depth, size_t *len)
 
 static void test_walk_is_bounded(void)
 {
-	const char *m = "Content-Type: multipart/mixed; boundary=o\n\n--o\n\ntext\n--o\n"
-			"Content-Type: multipart/alternative; boundary=i\n\n--i\n\na\n--i\n"
-			"Content-Type: image/png\n\nb\n--i--\n--o\nContent-Type: application/pdf\n\nc\n"
-			"--o--\n";
+	const char *m =
+	    "Content-Type: multipart/mixed; boundary=o\n\n--o\n\ntext\n--o\n"
+	    "Content-Type: multipart/alternative; boundary=i\n\n--i\n\na\n--i\n"
+	    "Content-Type: image/png\n\nb\n--i--\n--o\nContent-Type: application/pdf\n\nc\n"
+	    "--o--\n";
 	struct walk_log log = {0};
 	CHECK(mime_walk(m, strlen(m), log_entity, &log) == MIME_WALK_DONE);
 	CHECK(log.entities == 6 && log.deepest == 2);

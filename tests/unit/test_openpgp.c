@@ -64,10 +64,10 @@ static enum openpgp_status check_bytewise(const struct bytes *b)
 	return openpgp_packets_end(&p);
 }
 
-#define CHECK_PACKETS(b, expected)                          \
-	do {                                                \
-		CHECK(check(b) == (expected));              \
-		CHECK(check_bytewise(b) == (expected));     \
+#define CHECK_PACKETS(b, expected)                                                                 \
+	do {                                                                                       \
+		CHECK(check(b) == (expected));                                                     \
+		CHECK(check_bytewise(b) == (expected));                                            \
 	} while (0)
 
 static void test_one_two_and_five_octet_lengths(void)
@@ -236,8 +236,8 @@ static size_t encode(const struct bytes *in, size_t width, const char *eol, char
 			v |= (unsigned)in->data[i + 1] << 8;
 		if (left > 2)
 			v |= in->data[i + 2];
-		char quad[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], left > 1 ? b64[v >> 6 & 63] : '=',
-				left > 2 ? b64[v & 63] : '='};
+		char quad[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63],
+				left > 1 ? b64[v >> 6 & 63] : '=', left > 2 ? b64[v & 63] : '='};
 		for (int k = 0; k < 4; k++) {
 			if (n + eol_len + 1 >= cap)
 				abort();
@@ -267,13 +267,16 @@ static struct bytes good_packets(void)
 
 /* An armor: begin, headers (each ending in eol), empty line, data, crc, end, after. */
 static enum openpgp_status armored(const char *headers, const struct bytes *data, size_t width,
-				   const char *eol, const char *crc, const char *after, bool *header)
+				   const char *eol, const char *crc, const char *after,
+				   bool *header)
 {
 	static char text[16384];
 	char body[12288];
 	encode(data, width, eol, body, sizeof body);
-	int n = snprintf(text, sizeof text, "-----BEGIN PGP MESSAGE-----%s%s%s%s%s%s-----END PGP "
-			 "MESSAGE-----%s%s", eol, headers, eol, body, crc, crc[0] ? eol : "", eol, after);
+	int n = snprintf(text, sizeof text,
+			 "-----BEGIN PGP MESSAGE-----%s%s%s%s%s%s-----END PGP "
+			 "MESSAGE-----%s%s",
+			 eol, headers, eol, body, crc, crc[0] ? eol : "", eol, after);
 	if (n < 0 || (size_t)n >= sizeof text)
 		abort();
 	return openpgp_armor_check(text, (size_t)n, header);
@@ -300,8 +303,9 @@ static void test_armor_line_ends_wrapping_and_crc(void)
 	CHECK(armored("", &data, 64, "\r\n", "=njUN", "\r\n\r\n  \r\n", &header) == OPENPGP_OK);
 	CHECK(armored("", &data, 64, "\r\n", "=njUN", "PS\r\n", &header) == OPENPGP_NO_ARMOR);
 	/* Spaces inside base64 lines and trailing ones on armor lines are ignored. */
-	CHECK(text_check("-----BEGIN PGP MESSAGE----- \n\n0g A=\n=AAAA \n-----END PGP MESSAGE-----\t\n",
-			 &header) == OPENPGP_OK);
+	CHECK(text_check(
+		  "-----BEGIN PGP MESSAGE----- \n\n0g A=\n=AAAA \n-----END PGP MESSAGE-----\t\n",
+		  &header) == OPENPGP_OK);
 }
 
 static void test_armor_headers_are_reported(void)
@@ -316,16 +320,18 @@ static void test_armor_headers_are_reported(void)
 	      OPENPGP_OK);
 	CHECK(header);
 	/* Without the empty line after the header (the reference tolerates it). */
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\nVersion: 1\n0gA=\n-----END PGP MESSAGE-----\n",
-			 &header) == OPENPGP_OK);
+	CHECK(
+	    text_check("-----BEGIN PGP MESSAGE-----\nVersion: 1\n0gA=\n-----END PGP MESSAGE-----\n",
+		       &header) == OPENPGP_OK);
 	CHECK(header);
 	/* Without an empty line at all, the data starts right away. */
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n0gA=\n-----END PGP MESSAGE-----\n", &header) ==
-	      OPENPGP_OK);
+	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n0gA=\n-----END PGP MESSAGE-----\n",
+			 &header) == OPENPGP_OK);
 	CHECK(!header);
 	/* A header after the data is just broken base64. */
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\nVersion: 1\n-----END PGP MESSAGE-----\n",
-			 &header) == OPENPGP_BAD_BASE64);
+	CHECK(text_check(
+		  "-----BEGIN PGP MESSAGE-----\n\n0gA=\nVersion: 1\n-----END PGP MESSAGE-----\n",
+		  &header) == OPENPGP_BAD_BASE64);
 }
 
 static void test_armor_framing(void)
@@ -340,34 +346,37 @@ static void test_armor_framing(void)
 			 &header) == OPENPGP_NO_ARMOR);
 	CHECK(text_check("-----BEGIN PGP SIGNATURE-----\n\n0gA=\n-----END PGP SIGNATURE-----\n",
 			 &header) == OPENPGP_NO_ARMOR);
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\n-----END PGP MESSAGE-----", &header) ==
-	      OPENPGP_OK);
+	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\n-----END PGP MESSAGE-----",
+			 &header) == OPENPGP_OK);
 	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n=njUN\n-----END PGP MESSAGE-----\n",
 			 &header) == OPENPGP_EMPTY);
 	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n\n-----END PGP MESSAGE-----\n", &header) ==
 	      OPENPGP_EMPTY);
 	/* After the CRC only the END line may come. */
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\n=njUN\n\n-----END PGP MESSAGE-----\n",
-			 &header) == OPENPGP_OK);
-	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\n=njUN\n0gA=\n-----END PGP MESSAGE-----\n",
-			 &header) == OPENPGP_BAD_BASE64);
+	CHECK(
+	    text_check("-----BEGIN PGP MESSAGE-----\n\n0gA=\n=njUN\n\n-----END PGP MESSAGE-----\n",
+		       &header) == OPENPGP_OK);
+	CHECK(text_check(
+		  "-----BEGIN PGP MESSAGE-----\n\n0gA=\n=njUN\n0gA=\n-----END PGP MESSAGE-----\n",
+		  &header) == OPENPGP_BAD_BASE64);
 }
 
 static void test_armor_base64_errors(void)
 {
 	bool header;
 	const char *cases[] = {
-		"HELLOWORLD!",  /* '!' */
-		"0gA",          /* stops mid-group */
-		"0g=A",         /* data after '=' */
-		"0===",         /* '=' too early */
-		"0gA=0gA=",     /* data after the padding */
-		"Definitely not base64 encoded PGP message content.",
+	    "HELLOWORLD!", /* '!' */
+	    "0gA",	   /* stops mid-group */
+	    "0g=A",	   /* data after '=' */
+	    "0===",	   /* '=' too early */
+	    "0gA=0gA=",	   /* data after the padding */
+	    "Definitely not base64 encoded PGP message content.",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[256];
 		int n = snprintf(text, sizeof text,
-				 "-----BEGIN PGP MESSAGE-----\n\n%s\n-----END PGP MESSAGE-----\n", cases[i]);
+				 "-----BEGIN PGP MESSAGE-----\n\n%s\n-----END PGP MESSAGE-----\n",
+				 cases[i]);
 		CHECK(n > 0 && (size_t)n < sizeof text);
 		CHECK(openpgp_armor_check(text, (size_t)n, &header) == OPENPGP_BAD_BASE64);
 	}
