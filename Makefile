@@ -19,7 +19,7 @@ doveauth_SRC        = $(wildcard auth/doveauth.c)
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
-chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c)
+chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
 
@@ -51,6 +51,9 @@ $(BUILD)/asan/$(1): $$(patsubst %.c,$(BUILD)/asan/obj/%.o,$$($(1)_SRC)) $(BUILD)
 	$$(CC) $$(ALL_CFLAGS) $$(SANITIZE) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 endef
 $(foreach p,$(BUILT),$(eval $(call program,$(p))))
+# chatmail-expire's two parts share a header of their own.
+$(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(chatmail-expire_SRC))): \
+	admin/chatmail-expire.h
 
 $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)

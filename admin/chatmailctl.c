@@ -22,7 +22,7 @@
 /* Exit codes. */
 #define EXIT_DONE 0
 #define EXIT_NO_ACCOUNT 1 /* show or delete of an address that has no account (nor home) */
-#define EXIT_USAGE 2      /* bad arguments, or not an address of this relay */
+#define EXIT_USAGE 2	  /* bad arguments, or not an address of this relay */
 #define EXIT_TEMPFAIL 111 /* chatmail.ini, the database or the maildirs unusable */
 
 #define JSON_OBJECT_MAX 4096
@@ -30,7 +30,7 @@
 struct ctl {
 	struct config config;
 	struct accounts *accounts; /* NULL while no account database exists */
-	int root_fd;               /* -1 while mailboxes_dir does not exist */
+	int root_fd;		   /* -1 while mailboxes_dir does not exist */
 	bool json;
 	int64_t today;
 	unsigned long listed;
@@ -114,7 +114,6 @@ static int list_one(const char *addr, int64_t last_login, void *context)
 {
 	struct ctl *ctl = context;
 	struct usage usage = {false, 0, 0};
-	char day[16], size[32], shown[EXPIRE_NAME_MAX + 1];
 	if (expire_home_name(&ctl->config, addr, strlen(addr)))
 		usage = measure(ctl, addr);
 	if (ctl->json) {
@@ -124,11 +123,11 @@ static int list_one(const char *addr, int64_t last_login, void *context)
 		json_account(&writer, addr, last_login, &usage);
 		print_json(&writer, ctl->listed == 0 ? "\n  " : ",\n  ");
 	} else {
+		char day[16], size[32], shown[EXPIRE_NAME_MAX + 1];
 		expire_format_day(last_login, day, sizeof day);
 		format_size(usage.bytes, size, sizeof size);
 		printf("%-40s %-10s %8lu %11s%s\n", printable(addr, shown, sizeof shown), day,
-		       usage.mails, size,
-		       usage.home ? "" : "  (no maildir)");
+		       usage.mails, size, usage.home ? "" : "  (no maildir)");
 	}
 	ctl->listed++;
 	return 0;
@@ -140,8 +139,7 @@ static int list(struct ctl *ctl)
 		printf("[");
 	else
 		printf("%-40s %-10s %8s %11s\n", "ADDRESS", "LAST LOGIN", "MAILS", "SIZE");
-	if (ctl->accounts != NULL &&
-	    accounts_foreach(ctl->accounts, list_one, ctl) != ACCOUNTS_OK)
+	if (ctl->accounts != NULL && accounts_foreach(ctl->accounts, list_one, ctl) != ACCOUNTS_OK)
 		return EXIT_TEMPFAIL;
 	if (ctl->json)
 		printf("%s]\n", ctl->listed > 0 ? "\n" : "");
@@ -152,9 +150,9 @@ static int show(struct ctl *ctl, const char *addr)
 {
 	char hash[PASSWD_HASH_MAX], day[16], size[32], limit[32];
 	int64_t last_login = 0;
-	enum accounts_status status =
-		ctl->accounts != NULL ? accounts_get(ctl->accounts, addr, hash, &last_login)
-				      : ACCOUNTS_NOT_FOUND;
+	enum accounts_status status = ctl->accounts != NULL
+					  ? accounts_get(ctl->accounts, addr, hash, &last_login)
+					  : ACCOUNTS_NOT_FOUND;
 	if (status == ACCOUNTS_ERROR)
 		return EXIT_TEMPFAIL;
 	struct usage usage = measure(ctl, addr);
@@ -187,7 +185,8 @@ static int show(struct ctl *ctl, const char *addr)
 	expire_format_day(last_login, day, sizeof day);
 	format_size(usage.bytes, size, sizeof size);
 	format_size(ctl->config.max_mailbox_size, limit, sizeof limit);
-	printf("address:     %s%s\n", addr, status == ACCOUNTS_OK ? "" : " (no account, only a maildir)");
+	printf("address:     %s%s\n", addr,
+	       status == ACCOUNTS_OK ? "" : " (no account, only a maildir)");
 	printf("last login:  %s\n", day);
 	printf("maildir:     %s/%s%s\n", ctl->config.mailboxes_dir, addr,
 	       usage.home ? "" : " (missing)");
@@ -204,9 +203,13 @@ static int delete_account(struct ctl *ctl, const char *addr)
 		result = mailstore_remove_account(ctl->accounts, ctl->root_fd, addr, 0);
 	else if (ctl->accounts != NULL) /* no mailboxes_dir at all: only the row */
 		switch (accounts_delete(ctl->accounts, addr)) {
-		case ACCOUNTS_OK: result = MAILSTORE_REMOVED; break;
-		case ACCOUNTS_NOT_FOUND: break;
-		default: result = MAILSTORE_FAILED;
+		case ACCOUNTS_OK:
+			result = MAILSTORE_REMOVED;
+			break;
+		case ACCOUNTS_NOT_FOUND:
+			break;
+		default:
+			result = MAILSTORE_FAILED;
 		}
 	if (result == MAILSTORE_FAILED)
 		return EXIT_TEMPFAIL;
@@ -336,8 +339,8 @@ static int stats(struct ctl *ctl)
 	if (count_homes(&totals) != 0)
 		return EXIT_TEMPFAIL;
 	uint64_t free_bytes = ctl->root_fd >= 0 && fstatvfs(ctl->root_fd, &fs) == 0
-				      ? (uint64_t)fs.f_bavail * fs.f_frsize
-				      : 0;
+				  ? (uint64_t)fs.f_bavail * fs.f_frsize
+				  : 0;
 	if (ctl->json) {
 		char out[JSON_OBJECT_MAX];
 		struct json_writer writer;

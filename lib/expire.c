@@ -12,7 +12,7 @@ void expire_policy_init(struct expire_policy *policy, const struct config *confi
 	policy->mails_before = now - (int64_t)config->delete_mails_after * EXPIRE_DAY_SECONDS;
 	policy->large_before = now - (int64_t)config->delete_large_after * EXPIRE_DAY_SECONDS;
 	policy->inactive_before =
-		today - (int64_t)config->delete_inactive_users_after * EXPIRE_DAY_SECONDS;
+	    today - (int64_t)config->delete_inactive_users_after * EXPIRE_DAY_SECONDS;
 }
 
 enum expire_verdict expire_mail(const struct expire_policy *policy, int64_t mtime, uint64_t size)
@@ -86,7 +86,8 @@ bool expire_home_name(const struct config *config, const char *name, size_t len)
 	if (at == NULL || at == name || len > EXPIRE_NAME_MAX || name[0] == '.')
 		return false;
 	size_t local_len = (size_t)(at - name);
-	if (len - local_len - 1 != domain_len || memcmp(at + 1, config->address_domain, domain_len) != 0)
+	if (len - local_len - 1 != domain_len ||
+	    memcmp(at + 1, config->address_domain, domain_len) != 0)
 		return false;
 	for (size_t i = 0; i < local_len; i++) {
 		char c = name[i];
@@ -103,7 +104,6 @@ void expire_format_day(int64_t time, char *out, size_t size)
 	time_t t = (time_t)time;
 	if (size == 0)
 		return;
-	if (time <= 0 || gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, size, "%Y-%m-%d", &tm) == 0)
+	if (time <= 0 || gmtime_r(&t, &tm) == NULL || strftime(out, size, "%Y-%m-%d", &tm) == 0)
 		snprintf(out, size, "%s", time <= 0 ? "never" : "?");
 }

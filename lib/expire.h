@@ -22,8 +22,8 @@
 #define EXPIRE_NAME_MAX 255
 
 struct expire_policy {
-	int64_t mails_before;    /* a mail whose mtime is before this is due */
-	int64_t large_before;    /* likewise for a mail over EXPIRE_LARGE_MAIL_SIZE */
+	int64_t mails_before;	 /* a mail whose mtime is before this is due */
+	int64_t large_before;	 /* likewise for a mail over EXPIRE_LARGE_MAIL_SIZE */
 	int64_t inactive_before; /* an account whose last login day is before this is due */
 };
 

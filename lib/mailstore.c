@@ -98,7 +98,7 @@ static int walk_sub(struct walk *walk, int folder_fd, const char *folder, const 
 			continue;
 		}
 		if (fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			/* Dovecot moved it from new/ to cur/ or renamed it for a flag: seen later. */
+			/* Dovecot moved it to cur/ or renamed it for a flag: seen later. */
 			if (errno != ENOENT) {
 				log_error("cannot stat %s/%s%s%s/%s: %s", walk->label, folder,
 					  *folder ? "/" : "", sub, entry->d_name, strerror(errno));
@@ -113,12 +113,12 @@ static int walk_sub(struct walk *walk, int folder_fd, const char *folder, const 
 			continue;
 		}
 		struct mailstore_mail mail = {
-			.dir_fd = fd,
-			.folder = folder,
-			.sub = sub,
-			.name = entry->d_name,
-			.mtime = (int64_t)st.st_mtime,
-			.size = (uint64_t)st.st_size,
+		    .dir_fd = fd,
+		    .folder = folder,
+		    .sub = sub,
+		    .name = entry->d_name,
+		    .mtime = (int64_t)st.st_mtime,
+		    .size = (uint64_t)st.st_size,
 		};
 		result = walk->each(&mail, walk->context);
 	}
@@ -304,8 +304,8 @@ enum mailstore_removal mailstore_remove_account(struct accounts *accounts, int r
 		return MAILSTORE_FAILED;
 	}
 	enum accounts_status status = idle_before > 0
-					      ? accounts_delete_idle(accounts, addr, idle_before)
-					      : accounts_delete(accounts, addr);
+					  ? accounts_delete_idle(accounts, addr, idle_before)
+					  : accounts_delete(accounts, addr);
 	enum mailstore_removal result = MAILSTORE_REMOVED;
 	if (status == ACCOUNTS_ERROR || (status == ACCOUNTS_NOT_FOUND && idle_before > 0)) {
 		/* Database trouble, or the user came back: the account keeps its mail. */

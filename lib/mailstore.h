@@ -17,7 +17,7 @@
 #define MAILSTORE_TREE_DEPTH_MAX 8
 
 struct mailstore_mail {
-	int dir_fd;         /* the cur/ or new/ directory that holds the file */
+	int dir_fd;	    /* the cur/ or new/ directory that holds the file */
 	const char *folder; /* "" for the inbox, else the Maildir++ folder (".Sent") */
 	const char *sub;    /* "cur" or "new" */
 	const char *name;
@@ -60,10 +60,10 @@ int mailstore_remove_tree(int parent_fd, const char *name, unsigned depth);
 int mailstore_empty_trash(int root_fd);
 
 enum mailstore_removal {
-	MAILSTORE_REMOVED,   /* the row and the home are gone */
+	MAILSTORE_REMOVED,    /* the row and the home are gone */
 	MAILSTORE_NO_ACCOUNT, /* there was neither a row nor a home */
-	MAILSTORE_KEPT,      /* the account logged in meanwhile: it stays, with its home */
-	MAILSTORE_FAILED,    /* logged; the account stays as it was, or its home is in trash */
+	MAILSTORE_KEPT,	      /* the account logged in meanwhile: it stays, with its home */
+	MAILSTORE_FAILED,     /* logged; the account stays as it was, or its home is in trash */
 };
 
 /* Removes an account: its home is first renamed into the trash (atomic), then its row is

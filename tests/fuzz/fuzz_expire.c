@@ -55,8 +55,9 @@ static void check_plan(const uint8_t *data, size_t size)
 	uint64_t kept = 0;
 	size_t seen = 0;
 	for (size_t i = 0; i < count; i++) {
-		if (i > 0 && (mails[i - 1].mtime > mails[i].mtime ||
-			      (mails[i - 1].mtime == mails[i].mtime && mails[i - 1].id > mails[i].id)))
+		if (i > 0 &&
+		    (mails[i - 1].mtime > mails[i].mtime ||
+		     (mails[i - 1].mtime == mails[i].mtime && mails[i - 1].id > mails[i].id)))
 			abort(); /* oldest first */
 		if (mails[i].remove) {
 			if (i != seen++ || mails[i].mtime >= spare_from)

@@ -111,9 +111,9 @@ static void test_names(void)
 	make_config("");
 #define HOME(s) expire_home_name(&config, (s), sizeof(s) - 1)
 	CHECK(HOME("abcdefghi@example.org"));
-	CHECK(HOME("a@example.org"));      /* lengths are not this check's business */
+	CHECK(HOME("a@example.org")); /* lengths are not this check's business */
 	CHECK(HOME("a.b-c_d9@example.org"));
-	CHECK(!HOME("Abc@example.org"));   /* Dovecot lower-cases: never two spellings */
+	CHECK(!HOME("Abc@example.org")); /* Dovecot lower-cases: never two spellings */
 	CHECK(!HOME("abc@example.com"));
 	CHECK(!HOME("abc@example.org.evil"));
 	CHECK(!HOME("abc@sub.example.org"));

@@ -66,10 +66,14 @@ static int collect(const struct mailstore_mail *mail, void *context)
 
 static void test_walk(int root)
 {
-	const char *dirs[] = {"mail/a@example.org", "mail/a@example.org/cur",
-			      "mail/a@example.org/new", "mail/a@example.org/tmp",
-			      "mail/a@example.org/.Sent", "mail/a@example.org/.Sent/cur",
-			      "mail/a@example.org/cur/subdir", "outside"};
+	const char *dirs[] = {"mail/a@example.org",
+			      "mail/a@example.org/cur",
+			      "mail/a@example.org/new",
+			      "mail/a@example.org/tmp",
+			      "mail/a@example.org/.Sent",
+			      "mail/a@example.org/.Sent/cur",
+			      "mail/a@example.org/cur/subdir",
+			      "outside"};
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		CHECK(mkdir(at(dirs[i]), 0700) == 0);
 	make("mail/a@example.org/cur/m1", "12345");
