@@ -18,7 +18,9 @@ static bool is_space(char c)
 
 static char ascii_lower(char c)
 {
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	if (c >= 'A' && c <= 'Z')
+		return (char)(c + ('a' - 'A'));
+	return c;
 }
 
 static bool is_token_char(char c)

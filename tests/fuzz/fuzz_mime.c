@@ -13,9 +13,10 @@ struct input {
 
 static void inside(const struct input *in, struct mime_span s)
 {
+	uintptr_t start = (uintptr_t)in->start, at = (uintptr_t)s.ptr;
 	if (s.len == 0)
 		return;
-	if (s.ptr < in->start || s.ptr + s.len > in->start + in->len || s.ptr + s.len < s.ptr)
+	if (at < start || at - start > in->len || s.len > in->len - (at - start))
 		abort();
 }
 

@@ -3,6 +3,7 @@
 #include "mime.h"
 #include "test.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 
 static struct mime_span S(const char *text) {
@@ -374,6 +375,20 @@ static bool log_entity(const struct mime_entity *e, unsigned depth, void *contex
 	return log->entities != log->stop_at;
 }
 
+/* Appends formatted text at *n, aborting rather than truncating. */
+static void append(char *buf, size_t cap, size_t *n, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t cap, size_t *n, const char *format, ...)
+{
+	va_list ap;
+	va_start(ap, format);
+	int written = vsnprintf(buf + *n, cap - *n, format, ap);
+	va_end(ap);
+	if (written < 0 || (size_t)written >= cap - *n)
+		abort();
+	*n += (size_t)written;
+}
+
 /* depth nested multiparts around one text part. */
 static char *nested(unsigned depth, size_t *len)
 {
@@ -381,12 +396,11 @@ static char *nested(unsigned depth, size_t *len)
 	char *m = malloc(cap);
 	if (m == NULL)
 		abort();
-	n += (size_t)snprintf(m + n, cap - n, "Content-Type: multipart/mixed; boundary=b0\n\n");
+	append(m, cap, &n, "Content-Type: multipart/mixed; boundary=b0\n\n");
 	for (unsigned i = 0; i < depth; i++)
-		n += (size_t)snprintf(m + n, cap - n,
-				      "--b%u\nContent-Type: multipart/mixed; boundary=b%u\n\n", i,
-				      i + 1);
-	n += (size_t)snprintf(m + n, cap - n, "--b%u\n\nleaf\n", depth);
+		append(m, cap, &n, "--b%u\nContent-Type: multipart/mixed; boundary=b%u\n\n", i,
+		       i + 1);
+	append(m, cap, &n, "--b%u\n\nleaf\n", depth);
 	*len = n;
 	return m;
 }
@@ -430,15 +444,14 @@ static void test_walk_counts_parts(void)
 	char *m = malloc(cap);
 	if (m == NULL)
 		abort();
-	n += (size_t)snprintf(m + n, cap - n, "Content-Type: multipart/mixed; boundary=o\n\n");
+	append(m, cap, &n, "Content-Type: multipart/mixed; boundary=o\n\n");
 	for (int i = 0; i < 3; i++) {
-		n += (size_t)snprintf(m + n, cap - n,
-				      "--o\nContent-Type: multipart/mixed; boundary=i%d\n\n", i);
+		append(m, cap, &n, "--o\nContent-Type: multipart/mixed; boundary=i%d\n\n", i);
 		for (int k = 0; k < 400; k++)
-			n += (size_t)snprintf(m + n, cap - n, "--i%d\n\nx\n", i);
-		n += (size_t)snprintf(m + n, cap - n, "--i%d--\n", i);
+			append(m, cap, &n, "--i%d\n\nx\n", i);
+		append(m, cap, &n, "--i%d--\n", i);
 	}
-	n += (size_t)snprintf(m + n, cap - n, "--o--\n");
+	append(m, cap, &n, "--o--\n");
 	CHECK(n < cap);
 	struct walk_log log = {0};
 	CHECK(mime_walk(m, n, log_entity, &log) == MIME_WALK_TOO_MANY);

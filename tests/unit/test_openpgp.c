@@ -236,8 +236,9 @@ static size_t encode(const struct bytes *in, size_t width, const char *eol, char
 			v |= (unsigned)in->data[i + 1] << 8;
 		if (left > 2)
 			v |= in->data[i + 2];
-		char quad[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63],
-				left > 1 ? b64[v >> 6 & 63] : '=', left > 2 ? b64[v & 63] : '='};
+		const char quad[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63],
+				      left > 1 ? b64[v >> 6 & 63] : '=',
+				      left > 2 ? b64[v & 63] : '='};
 		for (int k = 0; k < 4; k++) {
 			if (n + eol_len + 1 >= cap)
 				abort();
