@@ -51,41 +51,60 @@ static bool is_multipart(const struct mime_entity *e)
 	return mime_entity_is(e, "multipart", NULL) && e->boundary.len > 0;
 }
 
-/* RFC 3156 §4 part by part: "Version: 1", then the armored message. */
-static bool encrypted_part(const struct mime_entity *part, unsigned index, bool allow_armor_header)
+/* RFC 3156 §4 part by part: "Version: 1", then the armored message. Returns NULL when the part
+ * is right, else why not. */
+static const char *encrypted_part_problem(const struct mime_entity *part, unsigned index,
+					  bool allow_armor_header)
 {
 	static const char *const version[] = {"Version: 1", NULL};
 	bool armor_header;
 	if (mime_entity_is(part, "multipart", NULL))
-		return false;
-	if (index == 0)
-		return mime_entity_is(part, "application", "pgp-encrypted") &&
-		       body_is(part, version, false);
+		return "multipart/encrypted holds a multipart";
+	if (index == 0) {
+		if (!mime_entity_is(part, "application", "pgp-encrypted") ||
+		    !body_is(part, version, false))
+			return "first part is not application/pgp-encrypted Version: 1";
+		return NULL;
+	}
+	if (!mime_entity_is(part, "application", "octet-stream"))
+		return "second part is not application/octet-stream";
 	/* The armor is checked as it stands, like the reference: no transfer decoding. */
-	return mime_entity_is(part, "application", "octet-stream") &&
-	       openpgp_armor_check(part->body.ptr, part->body.len, &armor_header) == OPENPGP_OK &&
-	       (allow_armor_header || !armor_header);
+	enum openpgp_status status =
+	    openpgp_armor_check(part->body.ptr, part->body.len, &armor_header);
+	if (status != OPENPGP_OK)
+		return openpgp_status_text(status);
+	return allow_armor_header || !armor_header ? NULL : "armor header line in outgoing mail";
 }
 
-bool policy_is_encrypted(const char *msg, size_t len, bool allow_armor_header)
+/* NULL when the message is encrypted as SPEC §4 says, else a short reason for the log. */
+static const char *encryption_problem(const char *msg, size_t len, bool allow_armor_header)
 {
 	struct mime_entity top, part;
 	struct mime_parts parts;
 	struct mime_span raw;
 	unsigned count = 0;
+	const char *problem;
 	mime_entity_parse(msg, len, &top);
-	if (!mime_entity_is(&top, "multipart", "encrypted") || !is_multipart(&top))
-		return false;
+	if (!mime_entity_is(&top, "multipart", "encrypted"))
+		return "not multipart/encrypted";
+	if (!is_multipart(&top))
+		return "multipart/encrypted without a boundary";
 	mime_parts_init(&parts, top.body, top.boundary);
 	while (mime_parts_next(&parts, &raw)) {
 		if (count == 2)
-			return false;
+			return "multipart/encrypted with more than two parts";
 		mime_entity_parse(raw.ptr, raw.len, &part);
-		if (!encrypted_part(&part, count, allow_armor_header))
-			return false;
+		problem = encrypted_part_problem(&part, count, allow_armor_header);
+		if (problem != NULL)
+			return problem;
 		count++;
 	}
-	return count == 2;
+	return count == 2 ? NULL : "multipart/encrypted with fewer than two parts";
+}
+
+bool policy_is_encrypted(const char *msg, size_t len, bool allow_armor_header)
+{
+	return encryption_problem(msg, len, allow_armor_header) == NULL;
 }
 
 bool policy_is_securejoin(const char *msg, size_t len)
@@ -173,11 +192,13 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
 	struct mime_entity top;
 	struct mime_span from;
 	struct policy_result r;
+	const char *problem;
 	mime_entity_parse(msg, len, &top);
 	if (!from_address(top.header, &from) || !mime_span_is_nocase(from, envelope->from))
 		return result(POLICY_REJECT_FROM_MISMATCH,
 			      "From: header is not the envelope sender");
-	if (policy_is_encrypted(msg, len, false)) {
+	problem = encryption_problem(msg, len, false);
+	if (problem == NULL) {
 		r = result(POLICY_ACCEPT, "encrypted");
 		r.encrypted = true;
 		return r;
@@ -194,7 +215,7 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
 		return result(POLICY_ACCEPT, "Autocrypt Setup Message to self");
 	if (all_recipients_pass(config, envelope))
 		return result(POLICY_ACCEPT, "passthrough recipients");
-	return result(POLICY_REJECT_UNENCRYPTED, "unencrypted");
+	return result(POLICY_REJECT_UNENCRYPTED, problem);
 }
 
 /* A delivery report from a mail server: all three marks together, as in the reference; an
@@ -215,8 +236,9 @@ struct policy_result policy_incoming(const struct config *config, const struct e
 {
 	struct mime_entity top;
 	struct policy_result r;
+	const char *problem = encryption_problem(msg, len, true);
 	(void)config;
-	if (policy_is_encrypted(msg, len, true)) {
+	if (problem == NULL) {
 		r = result(POLICY_ACCEPT, "encrypted");
 		r.encrypted = true;
 		return r;
@@ -232,6 +254,6 @@ struct policy_result policy_incoming(const struct config *config, const struct e
 	/* Without enforce flags we cannot know: fail closed. */
 	for (size_t i = 0; i < envelope->recipient_count; i++)
 		if (enforce == NULL || enforce[i])
-			return result(POLICY_REJECT_UNENCRYPTED, "a recipient requires encryption");
+			return result(POLICY_REJECT_UNENCRYPTED, problem);
 	return result(POLICY_ACCEPT, "no recipient requires encryption");
 }

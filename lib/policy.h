@@ -24,7 +24,8 @@ struct policy_result {
 	bool encrypted;     /* the message is RFC 3156 PGP/MIME as SPEC §4 defines it */
 	bool securejoin;    /* a cleartext Secure-Join request; the reference relay logs these
 			     * as "Filtering encrypted mail" too */
-	const char *reason; /* a short static English text for the log, never message content */
+	const char *reason; /* a short static English text for the log, never message content;
+			     * for unencrypted mail, why it is not encrypted */
 };
 
 /* Outgoing mail from an authenticated user. msg is the whole message (headers and body, as

@@ -317,6 +317,43 @@ static void test_encryption_check_directly(void)
 	CHECK(!policy_is_securejoin("", 0));
 }
 
+/* A rejection says why the message is not encrypted, for the log. */
+static void test_rejections_say_why(void)
+{
+	static const struct {
+		const char *file, *reason;
+	} cases[] = {
+	    {"plain.eml", "not multipart/encrypted"},
+	    {"broken-no-boundary.eml", "multipart/encrypted without a boundary"},
+	    {"broken-one-part.eml", "multipart/encrypted with fewer than two parts"},
+	    {"broken-three-parts.eml", "multipart/encrypted with more than two parts"},
+	    {"broken-nested.eml", "multipart/encrypted holds a multipart"},
+	    {"broken-version-2.eml", "first part is not application/pgp-encrypted Version: 1"},
+	    {"broken-parts-swapped.eml", "first part is not application/pgp-encrypted Version: 1"},
+	    {"encrypted-armor-version.eml", "armor header line in outgoing mail"},
+	    {"broken-old-format-gnupg.eml", "old-format OpenPGP packet"},
+	    {"broken-truncated.eml", "truncated OpenPGP packet"},
+	    {"broken-two-seipd.eml", "data after the SEIPD packet"},
+	    {"broken-aead.eml", "OpenPGP packet other than PKESK, SKESK or SEIPD"},
+	    {"broken-partial-pkesk.eml", "partial body length on a session key packet"},
+	    {"broken-no-seipd.eml", "no SEIPD packet after the session keys"},
+	    {"broken-bad-base64.eml", "broken base64 in the armor"},
+	    {"broken-text-after-end.eml", "no PGP MESSAGE armor"},
+	    {"fake-encrypted.eml", "not an OpenPGP packet"},
+	};
+	struct config c = config_with("");
+	const char *const to_bob[] = {BOB};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct message m = load(cases[i].file);
+		struct policy_result r = outgoing(&c, ALICE, to_bob, 1, m);
+		CHECK(r.verdict == POLICY_REJECT_UNENCRYPTED &&
+		      strcmp(r.reason, cases[i].reason) == 0);
+		if (strcmp(r.reason, cases[i].reason) != 0)
+			fprintf(stderr, "%s: %s\n", cases[i].file, r.reason);
+		free(m.text);
+	}
+}
+
 /* A message cut anywhere before its END line is never encrypted. */
 static void test_truncated_messages_are_not_encrypted(void)
 {
@@ -350,5 +387,6 @@ int main(void)
 	test_incoming_enforcement_per_recipient();
 	test_encryption_check_directly();
 	test_truncated_messages_are_not_encrypted();
+	test_rejections_say_why();
 	return test_summary("policy");
 }
