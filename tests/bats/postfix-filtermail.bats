@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# filtermail behind a real Postfix, wired by the relay's master.cf: smtpd_proxy_filter hands
+# each message to a spawn(8)-started filtermail, which gives accepted mail back to the reinject
+# smtpd. Users submit with SASL (Dovecot, doveauth); the queue delivers to a recording sink.
+
+load lib/common
+load lib/filtermail
+load lib/postfix
+
+ALICE=alice0001@example.org
+PASSWORD=secret-password-1
+BOB=bob000001@example.net
+
+setup_file() {
+	postfix_start
+}
+
+teardown_file() {
+	postfix_stop
+}
+
+setup() {
+	M=$BATS_TEST_TMPDIR/message.eml
+}
+
+teardown() {
+	# sanitizer reports of every spawned filtermail and doveauth land here
+	for report in "$PF"/sanitizer*; do
+		[ -e "$report" ] || continue
+		cat "$report" >&2
+		return 1
+	done
+}
+
+@test "postfix: an encrypted message submitted with SASL is delivered, whole" {
+	encrypted_message "$ALICE" "$BOB" >"$M"
+	run submit "$ALICE" "$PASSWORD" "$ALICE" "$BOB" "$M"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"< 250 2.0.0 Ok: queued as "* ]]
+	wait_sink 1
+	delivered=$(sink_with "$(grep -A2 'BEGIN PGP MESSAGE' "$M" | tail -1)")
+	[ -n "$delivered" ]
+	# the encrypted body arrives byte for byte
+	diff <(sed -n '/^-----BEGIN PGP MESSAGE/,/^-----END PGP MESSAGE/p' "$M") \
+		<(tr -d '\r' <"$delivered" | sed -n '/^-----BEGIN PGP MESSAGE/,/^-----END PGP MESSAGE/p')
+	grep -q 'Outgoing: Filtering encrypted mail.' "$PF/filtermail.log"
+	# Postfix started filtermail through spawn and handed the client's data through it
+	grep -q 'proxy-accept: END-OF-MESSAGE: 250 2.0.0 Ok: queued as' "$PF/postfix.log"
+}
+
+@test "postfix: a cleartext message submitted with SASL is refused with 523 and goes nowhere" {
+	before=$(find "$PF/sink" -name '*.eml' | wc -l)
+	plain_message "$ALICE" "$BOB" >"$M"
+	run submit "$ALICE" "$PASSWORD" "$ALICE" "$BOB" "$M"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"< 523 Encryption Needed: Invalid Unencrypted Mail"* ]]
+	grep -q "Rejected unencrypted mail from: $ALICE" "$PF/filtermail.log"
+	grep -q 'proxy-reject: END-OF-MESSAGE: 523 Encryption Needed' "$PF/postfix.log"
+	sleep 1
+	[ "$(find "$PF/sink" -name '*.eml' | wc -l)" -eq "$before" ]
+	[ -z "$(sink_with 'cleartext')" ]
+}
+
+@test "postfix: the send rate's 450 reaches the user through Postfix" {
+	carol=carol0001@example.org
+	echo "max_user_send_burst_size = 2" >>"$PF/chatmail.ini"
+	echo "max_user_send_per_minute = 1" >>"$PF/chatmail.ini"
+	encrypted_message "$carol" "$BOB" >"$M"
+	run submit "$carol" "$PASSWORD" "$carol" "$BOB" "$M"
+	[ "$status" -eq 0 ]
+	run submit "$carol" "$PASSWORD" "$carol" "$BOB" "$M"
+	[ "$status" -eq 0 ]
+	run submit "$carol" "$PASSWORD" "$carol" "$BOB" "$M"
+	sed -i '/^max_user_send/d' "$PF/chatmail.ini"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"< 450 4.7.1: Too much mail from $carol"* ]]
+}
+
+@test "postfix: with the reinject port unreachable the user gets 451 and may retry" {
+	port=$(free_port)
+	echo "postfix_reinject_port = $port" >>"$PF/chatmail.ini"
+	encrypted_message "$ALICE" "$BOB" >"$M"
+	run submit "$ALICE" "$PASSWORD" "$ALICE" "$BOB" "$M"
+	sed -i "/^postfix_reinject_port = $port\$/d" "$PF/chatmail.ini"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"< 451 4.3.0 Error: mail queue unavailable, try again later"* ]]
+	grep -q "cannot hand the message to 127.0.0.1:$port" "$PF/filtermail.log"
+}
+
+@test "postfix: port 25 refuses cleartext for a user who enforces encryption, takes encrypted" {
+	dave=dave00001@example.org
+	mkdir -p "$PF/mail/$dave"
+	touch "$PF/mail/$dave/enforceE2EEincoming"
+	chown -R 65534:65534 "$PF/mail/$dave"
+	plain_message erin@example.net "$dave" >"$M"
+	run deliver erin@example.net "$dave" "$M"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"< 523 Encryption Needed: Invalid Unencrypted Mail"* ]]
+	grep -q 'Incoming: Filtering unencrypted mail.' "$PF/filtermail.log"
+
+	encrypted_message erin@example.net "$dave" >"$M"
+	before=$(find "$PF/sink" -name '*.eml' | wc -l)
+	run deliver erin@example.net "$dave" "$M"
+	[ "$status" -eq 0 ]
+	wait_sink $((before + 1))
+	grep -q 'Incoming: Filtering encrypted mail.' "$PF/filtermail.log"
+	# the reinject smtpd took the original client's attributes (XFORWARD) for its log
+	grep -q 'postfix/reinject_incoming/smtpd.*xforward=1' "$PF/postfix.log"
+}
+
+@test "postfix: port 25 lets cleartext in for a user who has not asked for protection" {
+	frank=frank0001@example.org
+	plain_message erin@example.net "$frank" >"$M"
+	before=$(find "$PF/sink" -name '*.eml' | wc -l)
+	run deliver erin@example.net "$frank" "$M"
+	[ "$status" -eq 0 ]
+	wait_sink $((before + 1))
+	[ -n "$(sink_with "To: <$frank>")" ]
+}
+
+@test "postfix: two messages in one session each pass a filtermail of their own" {
+	grace=grace0001@example.org
+	encrypted_message erin@example.net "$grace" >"$M"
+	as_data "$M" >"$BATS_TEST_TMPDIR/data"
+	before=$(find "$PF/sink" -name '*.eml' | wc -l)
+	run "$TOOLS/smtpchat" -p "$SMTP_PORT" <<SCRIPT
+> EHLO mx.example.net
+<
+> MAIL FROM:<erin@example.net>
+<
+> RCPT TO:<$grace>
+<
+> DATA
+<
+@ $BATS_TEST_TMPDIR/data
+<
+> MAIL FROM:<erin@example.net>
+<
+> RCPT TO:<$grace>
+<
+> DATA
+<
+@ $BATS_TEST_TMPDIR/data
+<
+> QUIT
+<
+SCRIPT
+	[ "$(grep -c '^250 2.0.0 Ok: queued as ' <<<"$output")" -eq 2 ]
+	wait_sink $((before + 2))
+	[ "$(grep -c 'proxy-accept: END-OF-MESSAGE: 250 2.0.0 Ok: queued as .* to=<grace0001' \
+		"$PF/postfix.log")" -eq 2 ]
+}
