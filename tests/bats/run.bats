@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# Starting and stopping the local relay (what `make run` does): bad config, busy ports,
+# crashes, and nothing written outside the state directory.
+
+load lib/common
+load lib/relay
+
+teardown() {
+	[ -z "${HOLDER_PID:-}" ] || kill "$HOLDER_PID" 2>/dev/null || true
+	relay_stop
+}
+
+# The system's own daemon configs, which the local relay must never touch.
+system_state() {
+	find /etc/postfix /etc/dovecot /etc/nginx /etc/opendkim.conf /etc/chatmail* -type f \
+		-exec md5sum {} + 2>/dev/null | sort
+}
+
+@test "a bad value in chatmail.ini stops the start, naming the key, before any daemon runs" {
+	RUN_DIR=$(mktemp -d /tmp/chatmail-relay-test.XXXXXX)
+	chmod 755 "$RUN_DIR"
+	export RUN_DIR PORT_BASE
+	PORT_BASE=$(free_port_block)
+	printf '[params]\nmail_domain = chat.test\nmax_message_size = lots\n' >"$RUN_DIR/chatmail.ini"
+	run "$ROOT/scripts/relay" start
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"max_message_size"* ]]
+	[ ! -e "$RUN_DIR/run/dovecot/master.pid" ]
+	[ ! -e "$RUN_DIR/etc" ]
+	refute pgrep -f "$RUN_DIR/etc"
+}
+
+@test "a port already in use is reported with what holds it" {
+	export PORT_BASE
+	PORT_BASE=$(free_port_block)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=x -keyout "$BATS_TEST_TMPDIR/k" \
+		-out "$BATS_TEST_TMPDIR/c" 2>/dev/null
+	openssl s_server -quiet -accept "127.0.0.1:$((PORT_BASE + 1))" -cert "$BATS_TEST_TMPDIR/c" \
+		-key "$BATS_TEST_TMPDIR/k" </dev/null >/dev/null 2>&1 &
+	HOLDER_PID=$!
+	wait_port $((PORT_BASE + 1))
+	RUN_DIR=$(mktemp -d /tmp/chatmail-relay-test.XXXXXX)
+	chmod 755 "$RUN_DIR"
+	export RUN_DIR
+	run "$ROOT/scripts/relay" start
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"port $((PORT_BASE + 1)) is in use by \"openssl\",pid=$HOLDER_PID"* ]]
+	[ ! -e "$RUN_DIR/run/dovecot/master.pid" ]
+}
+
+@test "after a crash a second start comes up cleanly, and nothing outside the state dir changes" {
+	before=$(system_state)
+	relay_start chat.test
+	run "$ROOT/scripts/relay" status
+	[ "$(grep -c running <<<"$output")" -eq 5 ]
+	# a crash: every daemon killed at once, pid files and sockets left behind
+	for pidfile in run/dovecot/master.pid postfix/spool/pid/master.pid run/opendkim.pid \
+		run/newemail.pid run/nginx.pid; do
+		kill -9 "$(head -1 "$RUN_DIR/$pidfile" | tr -d ' ')"
+	done
+	sleep 0.5
+	AUTH_VSZ_LIMIT=0 "$ROOT/scripts/relay" start
+	run "$ROOT/scripts/relay" status
+	[ "$(grep -c running <<<"$output")" -eq 5 ]
+	read -r addr password < <(new_account)
+	[ "$(inbox_count "$addr" "$password")" = 0 ]
+	"$ROOT/scripts/relay" stop
+	run "$ROOT/scripts/relay" status
+	[ "$(grep -c stopped <<<"$output")" -eq 5 ]
+	[ "$(system_state)" = "$before" ]
+}
