@@ -1,4 +1,4 @@
-/* GCRA over sqlite: one row per sender (its theoretical arrival time), WAL, busy timeout. */
+/* GCRA over sqlite: one row per sender (its theoretical arrival time), no fsync, busy timeout. */
 #include "ratelimit.h"
 
 #include "log.h"
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RATELIMIT_PATH_MAX 1024
 #define RATELIMIT_SENDER_MAX 512
@@ -49,12 +50,36 @@ int64_t ratelimit_now(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static const char schema[] = "PRAGMA journal_mode = WAL;"
-			     "PRAGMA synchronous = NORMAL;"
+/* The state is disposable (losing it lets a sender start a fresh burst), so no fsync: each
+ * filtermail process opens the database for one message, and with synchronous=OFF and a
+ * persisted rollback journal that costs ~0.1 ms instead of ~1.5 ms (WAL, whose last close
+ * checkpoints and fsyncs). A process killed mid-write is rolled back from the journal; a
+ * database damaged by an operating system crash is removed and starts afresh. */
+static const char schema[] = "PRAGMA journal_mode = PERSIST;"
+			     "PRAGMA synchronous = OFF;"
 			     "CREATE TABLE IF NOT EXISTS gcra ("
 			     " sender TEXT PRIMARY KEY,"
 			     " tat INTEGER NOT NULL"
 			     ") WITHOUT ROWID;";
+
+static bool damaged(int rc)
+{
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* Removes a damaged database (and its journal) so that the next process starts afresh. */
+static void discard(sqlite3 *db)
+{
+	const char *path = sqlite3_db_filename(db, "main");
+	char journal[RATELIMIT_PATH_MAX];
+
+	if (path == NULL || path[0] == '\0')
+		return;
+	log_error("ratelimit: %s is damaged, starting afresh", path);
+	if (snprintf(journal, sizeof journal, "%s-journal", path) < (int)sizeof journal)
+		unlink(journal);
+	unlink(path);
+}
 
 struct ratelimit *ratelimit_open(const char *state_dir)
 {
@@ -73,6 +98,17 @@ struct ratelimit *ratelimit_open(const char *state_dir)
 		rc = sqlite3_busy_timeout(ratelimit->db, RATELIMIT_BUSY_TIMEOUT_MS);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(ratelimit->db, schema, NULL, NULL, NULL);
+	if (damaged(rc)) {
+		discard(ratelimit->db);
+		sqlite3_close(ratelimit->db);
+		ratelimit->db = NULL;
+		rc = sqlite3_open_v2(path, &ratelimit->db,
+				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_busy_timeout(ratelimit->db, RATELIMIT_BUSY_TIMEOUT_MS);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(ratelimit->db, schema, NULL, NULL, NULL);
+	}
 	if (rc != SQLITE_OK) {
 		log_error("ratelimit: cannot open %s: %s", path,
 			  ratelimit->db != NULL ? sqlite3_errmsg(ratelimit->db) : "no memory");
@@ -168,6 +204,8 @@ enum ratelimit_status ratelimit_check(struct ratelimit *ratelimit, const char *s
 	if (rc != SQLITE_OK) {
 		log_error("ratelimit: %s", sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		if (damaged(rc))
+			discard(db);
 		return RATELIMIT_ERROR;
 	}
 	return allowed ? RATELIMIT_ALLOWED : RATELIMIT_DENIED;

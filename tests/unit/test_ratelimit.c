@@ -134,6 +134,23 @@ static void test_store(void)
 	}
 	CHECK(allowed == 10);
 
+	/* A damaged database (an operating system crash without fsync) starts afresh. */
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, RATELIMIT_FILE);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	for (int i = 0; f != NULL && i < 512; i++)
+		fputs("this is not a database ", f);
+	if (f != NULL)
+		fclose(f);
+	ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	if (ratelimit != NULL) {
+		CHECK(ratelimit_check(ratelimit, "racer@example.org", ratelimit_now(), 1, 10) ==
+		      RATELIMIT_ALLOWED);
+		ratelimit_close(ratelimit);
+	}
+
 	/* A state_dir that cannot hold the database is an error, not a free pass. */
 	CHECK(ratelimit_open("/proc/self/nonexistent") == NULL);
 
