@@ -4,14 +4,37 @@
 
 TOOLS="$BIN/tools"
 
+# A free port below the kernel's ephemeral range (ip_local_port_range), so that no outgoing
+# connection takes it between this check and the listener's bind.
+listen_port() {
+	local low port
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+	while :; do
+		port=$((20000 + RANDOM % (low - 20000)))
+		ss -Hltn "sport = :$port" | grep -q . || break
+	done
+	echo "$port"
+}
+
 # sink_start [smtpsink options]: a sink on a free port that records into $T/sink, wired as
-# both reinject ports. Sets SINK_PORT and SINK_PID.
+# both reinject ports. Sets SINK_PORT and SINK_PID. Should another listener take the port
+# first, another is tried.
 sink_start() {
-	SINK_PORT=$(free_port)
+	local try i
 	mkdir -p "$T/sink"
-	"$TOOLS/smtpsink" -d "$T/sink" "$@" "$SINK_PORT" 3>&- &
-	SINK_PID=$!
-	wait_port "$SINK_PORT"
+	for try in 1 2 3 4 5; do
+		SINK_PORT=$(listen_port)
+		"$TOOLS/smtpsink" -d "$T/sink" "$@" "$SINK_PORT" 3>&- &
+		SINK_PID=$!
+		for ((i = 0; i < 200; i++)); do
+			ss -Hltn "sport = :$SINK_PORT" | grep -q . && break 2
+			kill -0 "$SINK_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$SINK_PID" 2>/dev/null || true
+		SINK_PID=
+	done
+	[ -n "$SINK_PID" ] || return 1
 	{
 		echo "postfix_reinject_port = $SINK_PORT"
 		echo "postfix_reinject_port_incoming = $SINK_PORT"

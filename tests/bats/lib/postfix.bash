@@ -120,9 +120,14 @@ EOF
 postfix_start() {
 	PF=$BATS_FILE_TMPDIR
 	pf_open_path "$PF"
-	SUBMISSION_PORT=$(free_port) SMTP_PORT=$(free_port) SMTPS_PORT=$(free_port)
-	FILTER_PORT=$(free_port) FILTER_IN_PORT=$(free_port)
-	REINJECT_PORT=$(free_port) REINJECT_IN_PORT=$(free_port) SINK_PORT=$(free_port)
+	local ports=() port
+	while [ ${#ports[@]} -lt 8 ]; do
+		port=$(listen_port)
+		[[ " ${ports[*]} " == *" $port "* ]] || ports+=("$port")
+	done
+	SUBMISSION_PORT=${ports[0]} SMTP_PORT=${ports[1]} SMTPS_PORT=${ports[2]}
+	FILTER_PORT=${ports[3]} FILTER_IN_PORT=${ports[4]}
+	REINJECT_PORT=${ports[5]} REINJECT_IN_PORT=${ports[6]} SINK_PORT=${ports[7]}
 	mkdir -p "$PF"/{etc,mail,state,sink,tls,vmail} "$PF"/postfix/{spool/private,data}
 	chown postfix:postfix "$PF/postfix/data" "$PF/postfix/spool/private"
 	chmod 700 "$PF/postfix/spool/private"
@@ -150,7 +155,6 @@ postfix_start() {
 	done
 	pf_main_cf
 	postfix -c "$PF/etc/postfix" start 2>"$PF/postfix-start.log"
-	local port
 	for port in $SINK_PORT $SUBMISSION_PORT $SMTP_PORT $FILTER_PORT $REINJECT_PORT; do
 		wait_port "$port" 20
 	done
