@@ -38,7 +38,7 @@ send_session() {
 EOF
 }
 
-@test "an encrypted message is forwarded whole and the client gets the downstream's answer" {
+@test "filtermail: an encrypted message is forwarded whole and the client gets the downstream's answer" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat outgoing < <(send_session "$T/msg")
@@ -58,7 +58,7 @@ EOF
 	grep -qx 'QUIT'$'\r' <(sink_session)
 }
 
-@test "an unencrypted outgoing message is refused with 523 and nothing reaches the sink" {
+@test "filtermail: an unencrypted outgoing message is refused with 523 and nothing reaches the sink" {
 	plain_message "$ALICE" "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat outgoing < <(send_session "$T/msg")
@@ -69,7 +69,7 @@ EOF
 	grep -q "Rejected unencrypted mail from: $ALICE" "$T/log"
 }
 
-@test "a From: header that is not the envelope sender is refused with 500" {
+@test "filtermail: a From: header that is not the envelope sender is refused with 500" {
 	encrypted_message "mallory01@example.org" "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat outgoing < <(send_session "$T/msg")
@@ -77,7 +77,7 @@ EOF
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "MAIL FROM without exactly one @ is refused with 500 in outgoing mail" {
+@test "filtermail: MAIL FROM without exactly one @ is refused with 500 in outgoing mail" {
 	run chat outgoing <<EOF
 > EHLO client.example
 <
@@ -96,7 +96,7 @@ EOF
 	[ "${lines[10]}" = "250 2.1.0 Ok" ]
 }
 
-@test "the send rate is shared by all filtermail processes: over the burst, 450 4.7.1" {
+@test "filtermail: the send rate is shared by all filtermail processes: over the burst, 450 4.7.1" {
 	echo "max_user_send_per_minute = 1" >>"$CHATMAIL_INI"
 	echo "max_user_send_burst_size = 3" >>"$CHATMAIL_INI"
 	for i in 1 2 3; do
@@ -112,14 +112,14 @@ EOF
 	[ -f "$T/state/ratelimit.sqlite" ]
 }
 
-@test "a send rate that cannot be read is a temporary failure, not a free pass" {
+@test "filtermail: a send rate that cannot be read is a temporary failure, not a free pass" {
 	rm -rf "$T/state"
 	touch "$T/state" # a file where the directory should be
 	run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"$ALICE"$'>\n<\n'
 	[[ "${lines[2]}" == "451 4.3.0 "* ]]
 }
 
-@test "dot-stuffing is undone on receipt and done again towards the downstream" {
+@test "filtermail: dot-stuffing is undone on receipt and done again towards the downstream" {
 	echo "passthrough_senders = $ALICE" >>"$CHATMAIL_INI"
 	plain_message "$ALICE" "$BOB" >"$T/msg"
 	printf '..\n.\n' >>"$T/msg" # lines of dots only
@@ -132,7 +132,7 @@ EOF
 	grep -qx '\.\.'$'\r' <(sink_session)
 }
 
-@test "a pipelined transaction in one write gets every reply in order" {
+@test "filtermail: a pipelined transaction in one write gets every reply in order" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	{
 		printf 'EHLO x\r\nMAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n' \
@@ -151,7 +151,7 @@ EOF
 	[ "$(grep -c '^RCPT TO:' <(sink_session))" -eq 2 ]
 }
 
-@test "commands out of order are refused with 503 (or 554 for DATA without recipients)" {
+@test "filtermail: commands out of order are refused with 503 (or 554 for DATA without recipients)" {
 	run chat outgoing <<EOF
 > MAIL FROM:<$ALICE>
 <
@@ -185,7 +185,7 @@ EOF
 	[ "${lines[15]}" = "503 5.5.1 Error: need MAIL command" ]
 }
 
-@test "XFORWARD is accepted as Postfix sends it and passed on as far as the downstream offers" {
+@test "filtermail: XFORWARD is accepted as Postfix sends it and passed on as far as the downstream offers" {
 	sink_stop
 	sink_start -x
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
@@ -221,7 +221,7 @@ EOF
 		<(sink_session)
 }
 
-@test "XFORWARD goes nowhere when the downstream does not offer it" {
+@test "filtermail: XFORWARD goes nowhere when the downstream does not offer it" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat outgoing <<EOF
@@ -242,7 +242,7 @@ EOF
 	! grep -q XFORWARD <(sink_session)
 }
 
-@test "HELO, NOOP, RSET, VRFY, HELP and unknown commands" {
+@test "filtermail: HELO, NOOP, RSET, VRFY, HELP and unknown commands" {
 	run chat outgoing <<EOF
 > HELO client.example
 <
@@ -277,7 +277,7 @@ EOF
 	[ "${lines[11]}" = "[exit 0]" ]
 }
 
-@test "a bare LF or a NUL in a command is refused and the session goes on" {
+@test "filtermail: a bare LF or a NUL in a command is refused and the session goes on" {
 	run chat outgoing <<EOF
 > EHLO x
 <
@@ -293,7 +293,7 @@ EOF
 	[ "${lines[9]}" = "250 2.0.0 Ok" ]
 }
 
-@test "a 1 MB command line is refused once, dropped without being stored, and the session goes on" {
+@test "filtermail: a 1 MB command line is refused once, dropped without being stored, and the session goes on" {
 	run chat outgoing <<EOF
 > EHLO x
 <
@@ -316,7 +316,7 @@ data_session() {
 	printf '<\n> NOOP\n<\n'
 }
 
-@test "a bare LF in the message refuses it with 554; LF.LF does not end DATA (no smuggling)" {
+@test "filtermail: a bare LF in the message refuses it with 554; LF.LF does not end DATA (no smuggling)" {
 	echo "passthrough_senders = $ALICE" >>"$CHATMAIL_INI"
 	run chat outgoing < <(data_session ">> From: <$ALICE>\r\n\r\nline\n.\nMAIL FROM:<x@y>\r\n" \
 		'>> more\r\n.\r\n')
@@ -325,14 +325,14 @@ data_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "a NUL in the message refuses it with 554 and nothing is forwarded" {
+@test "filtermail: a NUL in the message refuses it with 554 and nothing is forwarded" {
 	echo "passthrough_senders = $ALICE" >>"$CHATMAIL_INI"
 	run chat outgoing < <(data_session ">> From: <$ALICE>\r\n\r\nnul\0byte\r\n.\r\n")
 	[ "${lines[10]}" = "554 5.6.0 Error: NUL character in message" ]
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "a 1 MB line in the message refuses it with 554 after the end of DATA" {
+@test "filtermail: a 1 MB line in the message refuses it with 554 after the end of DATA" {
 	echo "passthrough_senders = $ALICE" >>"$CHATMAIL_INI"
 	run chat outgoing < <(data_session ">> From: <$ALICE>\r\n\r\n" '% 1048576 x' '>> \r\n.\r\n')
 	[ "${lines[10]}" = "554 5.6.0 Error: message line longer than 65536 octets" ]
@@ -340,7 +340,7 @@ data_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "a message over max_message_size gets 552 once drained; a SIZE= over it, 552 at MAIL" {
+@test "filtermail: a message over max_message_size gets 552 once drained; a SIZE= over it, 552 at MAIL" {
 	echo "max_message_size = 100K" >>"$CHATMAIL_INI"
 	encrypted_message "$ALICE" "$BOB" 200000 >"$T/msg"
 	as_data "$T/msg" >"$T/data"
@@ -358,7 +358,7 @@ data_session() {
 	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
 }
 
-@test "1000 recipients are taken, the 1001st gets 452, and the message goes to the 1000" {
+@test "filtermail: 1000 recipients are taken, the 1001st gets 452, and the message goes to the 1000" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	{
 		printf '> EHLO x\n<\n> MAIL FROM:<%s>\n<\n' "$ALICE"
@@ -374,7 +374,7 @@ data_session() {
 	! grep -q 'r00001001@' <(sink_session)
 }
 
-@test "a client that goes silent gets 421 after the timeout" {
+@test "filtermail: a client that goes silent gets 421 after the timeout" {
 	export FILTERMAIL_TIMEOUT=1
 	run chat outgoing <<EOF
 > EHLO x
@@ -387,7 +387,7 @@ EOF
 	[ "${lines[9]}" = "[exit 0]" ]
 }
 
-@test "a DATA that never ends gets 421 after the timeout and nothing is forwarded" {
+@test "filtermail: a DATA that never ends gets 421 after the timeout and nothing is forwarded" {
 	export FILTERMAIL_TIMEOUT=1
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	sed -e 's/$/\r/' "$T/msg" >"$T/data" # the message without its final dot
@@ -398,7 +398,7 @@ EOF
 	grep -q 'timeout after DATA: nothing forwarded' "$T/log"
 }
 
-@test "a client that hangs up in DATA leaves nothing forwarded and no crash" {
+@test "filtermail: a client that hangs up in DATA leaves nothing forwarded and no crash" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	sed -e 's/$/\r/' "$T/msg" >"$T/data"
 	run chat outgoing <<EOF
@@ -419,7 +419,7 @@ EOF
 	[ -z "$(sink_session)" ]
 }
 
-@test "the downstream down: 451 4.3.0, so the client keeps the message and retries" {
+@test "filtermail: the downstream down: 451 4.3.0, so the client keeps the message and retries" {
 	sink_stop
 	echo "postfix_reinject_port = $(free_port)" >>"$CHATMAIL_INI"
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
@@ -429,7 +429,7 @@ EOF
 	grep -q 'cannot hand the message to 127.0.0.1:[0-9]*: connect: Connection refused' "$T/log"
 }
 
-@test "a downstream that never answers: 451 after the relay time limit" {
+@test "filtermail: a downstream that never answers: 451 after the relay time limit" {
 	sink_stop
 	sink_start -s
 	export FILTERMAIL_RELAY_TIMEOUT=1
@@ -440,7 +440,7 @@ EOF
 	grep -q 'cannot hand the message to 127.0.0.1:[0-9]*: timeout' "$T/log"
 }
 
-@test "a downstream that hangs up after the data: 451, never a false 250" {
+@test "filtermail: a downstream that hangs up after the data: 451, never a false 250" {
 	sink_stop
 	sink_start -c
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
@@ -449,7 +449,7 @@ EOF
 	[ "${lines[10]}" = "451 4.3.0 Error: mail queue unavailable, try again later" ]
 }
 
-@test "the downstream's refusals come back as they are: MAIL, RCPT, DATA, end of data" {
+@test "filtermail: the downstream's refusals come back as they are: MAIL, RCPT, DATA, end of data" {
 	encrypted_message "$ALICE" "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	for option in "-m 451" "-r 550" "-a 452" "-D 554" "-D 452"; do
@@ -469,7 +469,7 @@ EOF
 	! grep -q '^DATA' <(sink_session)
 }
 
-@test "twenty errors close the session with 421" {
+@test "filtermail: twenty errors close the session with 421" {
 	{
 		printf '> EHLO x\n<\n'
 		for i in $(seq 1 25); do printf '> BOGUS\n<\n'; done
@@ -481,7 +481,7 @@ EOF
 	[ "${lines[27]}" = "<eof>" ]
 }
 
-@test "without a readable chatmail.ini: 421 and a temporary-failure exit" {
+@test "filtermail: without a readable chatmail.ini: 421 and a temporary-failure exit" {
 	export CHATMAIL_INI="$T/missing.ini"
 	run chat outgoing <<<'.'
 	[ "${lines[0]}" = "421 4.3.0 Error: filter not configured" ]
@@ -489,7 +489,7 @@ EOF
 	grep -q 'missing.ini' "$T/log"
 }
 
-@test "a bad command line is a usage error" {
+@test "filtermail: a bad command line is a usage error" {
 	run "$BIN/filtermail" sideways </dev/null
 	[ "$status" -eq 100 ]
 	grep -q 'usage: filtermail outgoing|incoming' "$T/log"
@@ -502,7 +502,7 @@ incoming_session() {
 	printf '> DATA\n<\n@ %s\n<\n' "$T/data"
 }
 
-@test "incoming cleartext to a recipient who enforces encryption is refused with 523" {
+@test "filtermail: incoming cleartext to a recipient who enforces encryption is refused with 523" {
 	mkdir -p "$T/mail/$BOB"
 	touch "$T/mail/$BOB/enforceE2EEincoming"
 	plain_message carol@example.net "$BOB" >"$T/msg"
@@ -514,7 +514,7 @@ incoming_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "incoming cleartext to a recipient without the file is forwarded, from 127.0.0.2" {
+@test "filtermail: incoming cleartext to a recipient without the file is forwarded, from 127.0.0.2" {
 	mkdir -p "$T/mail/$BOB"
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
@@ -524,7 +524,7 @@ incoming_session() {
 	[ "$(cat "$T/sink"/*.peer)" = 127.0.0.2 ]
 }
 
-@test "incoming encrypted mail passes even where encryption is enforced" {
+@test "filtermail: incoming encrypted mail passes even where encryption is enforced" {
 	mkdir -p "$T/mail/$BOB"
 	touch "$T/mail/$BOB/enforceE2EEincoming"
 	encrypted_message carol@example.net "$BOB" >"$T/msg"
@@ -534,7 +534,7 @@ incoming_session() {
 	grep -q 'Incoming: Filtering encrypted mail.' "$T/log"
 }
 
-@test "an upper-case recipient spelling does not slip past the enforcing maildir" {
+@test "filtermail: an upper-case recipient spelling does not slip past the enforcing maildir" {
 	mkdir -p "$T/mail/$BOB"
 	touch "$T/mail/$BOB/enforceE2EEincoming"
 	plain_message carol@example.net "$BOB" >"$T/msg"
@@ -543,7 +543,7 @@ incoming_session() {
 	[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
 }
 
-@test "one enforcing recipient among several refuses the cleartext message for all" {
+@test "filtermail: one enforcing recipient among several refuses the cleartext message for all" {
 	mkdir -p "$T/mail/$BOB" "$T/mail/$ALICE"
 	touch "$T/mail/$BOB/enforceE2EEincoming"
 	plain_message carol@example.net "$BOB" >"$T/msg"
@@ -553,7 +553,7 @@ incoming_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "a recipient that would lead outside mailboxes_dir is never looked up there" {
+@test "filtermail: a recipient that would lead outside mailboxes_dir is never looked up there" {
 	# ../outside has no enforce file: a lookup that followed the path would let cleartext in
 	mkdir -p "$T/outside"
 	plain_message carol@example.net "$BOB" >"$T/msg"
@@ -567,7 +567,7 @@ incoming_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "incoming mail takes the null sender of bounces" {
+@test "filtermail: incoming mail takes the null sender of bounces" {
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat incoming <<EOF

@@ -32,7 +32,7 @@ teardown() {
 	done
 }
 
-@test "postfix: an encrypted message submitted with SASL is delivered, whole" {
+@test "filtermail+postfix: an encrypted message submitted with SASL is delivered, whole" {
 	encrypted_message "$ALICE" "$BOB" >"$M"
 	run submit "$ALICE" "$PASSWORD" "$ALICE" "$BOB" "$M"
 	[ "$status" -eq 0 ]
@@ -48,7 +48,7 @@ teardown() {
 	grep -q 'proxy-accept: END-OF-MESSAGE: 250 2.0.0 Ok: queued as' "$PF/postfix.log"
 }
 
-@test "postfix: a cleartext message submitted with SASL is refused with 523 and goes nowhere" {
+@test "filtermail+postfix: a cleartext message submitted with SASL is refused with 523 and goes nowhere" {
 	before=$(find "$PF/sink" -name '*.eml' | wc -l)
 	plain_message "$ALICE" "$BOB" >"$M"
 	run submit "$ALICE" "$PASSWORD" "$ALICE" "$BOB" "$M"
@@ -61,7 +61,7 @@ teardown() {
 	[ -z "$(sink_with 'cleartext')" ]
 }
 
-@test "postfix: the send rate's 450 reaches the user through Postfix" {
+@test "filtermail+postfix: the send rate's 450 reaches the user through Postfix" {
 	carol=carol0001@example.org
 	echo "max_user_send_burst_size = 2" >>"$PF/chatmail.ini"
 	echo "max_user_send_per_minute = 1" >>"$PF/chatmail.ini"
@@ -76,7 +76,7 @@ teardown() {
 	[[ "$output" == *"< 450 4.7.1: Too much mail from $carol"* ]]
 }
 
-@test "postfix: with the reinject port unreachable the user gets 451 and may retry" {
+@test "filtermail+postfix: with the reinject port unreachable the user gets 451 and may retry" {
 	port=$(free_port)
 	echo "postfix_reinject_port = $port" >>"$PF/chatmail.ini"
 	encrypted_message "$ALICE" "$BOB" >"$M"
@@ -87,7 +87,7 @@ teardown() {
 	grep -q "cannot hand the message to 127.0.0.1:$port" "$PF/filtermail.log"
 }
 
-@test "postfix: port 25 refuses cleartext for a user who enforces encryption, takes encrypted" {
+@test "filtermail+postfix: port 25 refuses cleartext for a user who enforces encryption, takes encrypted" {
 	dave=dave00001@example.org
 	mkdir -p "$PF/mail/$dave"
 	touch "$PF/mail/$dave/enforceE2EEincoming"
@@ -108,7 +108,7 @@ teardown() {
 	grep -q 'postfix/reinject_incoming/smtpd.*xforward=1' "$PF/postfix.log"
 }
 
-@test "postfix: port 25 lets cleartext in for a user who has not asked for protection" {
+@test "filtermail+postfix: port 25 lets cleartext in for a user who has not asked for protection" {
 	frank=frank0001@example.org
 	plain_message erin@example.net "$frank" >"$M"
 	before=$(find "$PF/sink" -name '*.eml' | wc -l)
@@ -118,7 +118,7 @@ teardown() {
 	[ -n "$(sink_with "To: <$frank>")" ]
 }
 
-@test "postfix: two messages in one session each pass a filtermail of their own" {
+@test "filtermail+postfix: two messages in one session each pass a filtermail of their own" {
 	grace=grace0001@example.org
 	encrypted_message erin@example.net "$grace" >"$M"
 	as_data "$M" >"$BATS_TEST_TMPDIR/data"
