@@ -108,14 +108,17 @@ teardown() {
 	grep -q 'postfix/reinject_incoming/smtpd.*xforward=1' "$PF/postfix.log"
 }
 
-@test "filtermail+postfix: port 25 lets cleartext in for a user who has not asked for protection" {
+@test "filtermail+postfix: port 25 lets cleartext in for a user who has not asked for protection, dots intact" {
 	frank=frank0001@example.org
 	plain_message erin@example.net "$frank" >"$M"
 	before=$(find "$PF/sink" -name '*.eml' | wc -l)
 	run deliver erin@example.net "$frank" "$M"
 	[ "$status" -eq 0 ]
 	wait_sink $((before + 1))
-	[ -n "$(sink_with "To: <$frank>")" ]
+	delivered=$(sink_with "To: <$frank>")
+	[ -n "$delivered" ]
+	# a line that starts with a dot survives smtpd, filtermail, the reinject smtpd and smtp
+	grep -q '^\.a line that starts with a dot'$'\r''$' "$delivered"
 }
 
 @test "filtermail+postfix: two messages in one session each pass a filtermail of their own" {

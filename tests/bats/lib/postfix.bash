@@ -169,16 +169,19 @@ postfix_stop() {
 }
 
 # submit USER PASSWORD FROM TO FILE: through submission with STARTTLS and SASL PLAIN, as
-# Delta Chat does; curl -v output goes to stdout.
+# Delta Chat does; curl -v output goes to stdout. curl stuffs dots only after CRLF: the file
+# goes with CRLF line ends.
 submit() {
+	crlf "$5" >"$5.crlf"
 	curl -sS -v --insecure --ssl-reqd --max-time 30 --url "smtp://127.0.0.1:$SUBMISSION_PORT" \
-		--user "$1:$2" --mail-from "$3" --mail-rcpt "$4" --upload-file "$5" 2>&1
+		--user "$1:$2" --mail-from "$3" --mail-rcpt "$4" --upload-file "$5.crlf" 2>&1
 }
 
 # deliver FROM TO FILE: as another server delivers on port 25.
 deliver() {
+	crlf "$3" >"$3.crlf"
 	curl -sS -v --max-time 30 --url "smtp://127.0.0.1:$SMTP_PORT" \
-		--mail-from "$1" --mail-rcpt "$2" --upload-file "$3" 2>&1
+		--mail-from "$1" --mail-rcpt "$2" --upload-file "$3.crlf" 2>&1
 }
 
 # wait_sink N: waits up to 20 s until the sink holds N messages.
