@@ -56,6 +56,9 @@ static const struct key keys[] = {
 	{"privacy_mail", KEY_STRING, FIELD(privacy_mail), 0, 0, ""},
 	{"privacy_pdo", KEY_STRING, FIELD(privacy_pdo), 0, 0, ""},
 	{"privacy_supervisor", KEY_STRING, FIELD(privacy_supervisor), 0, 0, ""},
+	/* chatmail-setup: "CERT KEY" of the operator's own certificate; the ACME account's address */
+	{"tls_external_cert_and_key", KEY_STRING, FIELD(tls_external_cert_and_key), 0, 0, ""},
+	{"acme_email", KEY_STRING, FIELD(acme_email), 0, 0, ""},
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 

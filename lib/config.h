@@ -49,6 +49,9 @@ struct config {
 	char privacy_mail[CONFIG_TEXT_MAX];
 	char privacy_pdo[CONFIG_TEXT_MAX];
 	char privacy_supervisor[CONFIG_TEXT_MAX];
+	/* Read by chatmail-setup only: "CERT KEY" paths (else ACME or self-signed), ACME contact. */
+	char tls_external_cert_and_key[2 * CONFIG_PATH_MAX];
+	char acme_email[CONFIG_DOMAIN_MAX + 65];
 };
 
 struct config_error {
