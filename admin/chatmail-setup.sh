@@ -1,0 +1,930 @@
+#!/bin/bash
+# chatmail-setup: makes this Debian 12 machine the chatmail relay of a domain from the installed
+# templates, prints the DNS zone to publish and checks it, and shows the services.
+#
+# usage: chatmail-setup [install] --domain D [--no-packages] [--root DIR] [--vmail-user U]
+#                       [--log-dir DIR] [--listen ADDR] [--port-base N]
+#        chatmail-setup dns    [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--root DIR]
+#        chatmail-setup check  [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--resolver HOST[:PORT]]
+#        chatmail-setup status [--root DIR]
+# exit:  0 done (check: every record right; status: every service up), 1 failed (check: records
+#        missing or wrong; status: a service down), 2 bad usage.
+set -euo pipefail
+umask 022
+
+# Set by `make` for a build in the source tree; an installed copy finds ../share/chatmail.
+SHARE_TREE=
+
+PROG=chatmail-setup
+EXIT_FAILED=1
+EXIT_USAGE=2
+DKIM_SELECTOR=opendkim
+# What a public relay needs from Debian (the programs' own libraries come with the build).
+PACKAGES="postfix dovecot-imapd dovecot-lmtpd nginx-light spawn-fcgi opendkim opendkim-tools
+postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
+libsqlite3-0 libfcgi0ldbl"
+
+say() { echo "$PROG: $*"; }
+warn() { echo "$PROG: warning: $*" >&2; }
+die() {
+	echo "$PROG: $*" >&2
+	exit $EXIT_FAILED
+}
+usage_error() {
+	echo "$PROG: $*" >&2
+	echo "usage: $PROG [install|dns|check|status] [--domain D] [options] (see chatmail-setup(8))" >&2
+	exit $EXIT_USAGE
+}
+
+SELF_DIR=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+BIN=$SELF_DIR
+if [ -n "${CHATMAIL_SHARE:-}" ]; then
+	SHARE=$CHATMAIL_SHARE
+elif [ -d "$SELF_DIR/../share/chatmail/conf" ]; then
+	SHARE=$(cd "$SELF_DIR/../share/chatmail" && pwd)
+else
+	SHARE=$SHARE_TREE
+fi
+
+# --- options ---
+
+COMMAND=install DOMAIN='' R='' NO_PACKAGES='' VMAIL_USER='' LOG_DIR='' LISTEN='' PORT_BASE=''
+IPV4='' IPV6='' RESOLVER='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+
+parse_args() {
+	case "${1:-}" in
+	install | dns | check | status)
+		COMMAND=$1
+		shift
+		;;
+	esac
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-h | --help)
+			sed -n '4,11s/^# \{0,1\}//p' "$0"
+			exit 0
+			;;
+		--no-packages) NO_PACKAGES=1 ;;
+		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver)
+			[ $# -ge 2 ] || usage_error "$1 needs a value"
+			option_value "$1" "$2"
+			shift
+			;;
+		--*=*) option_value "${1%%=*}" "${1#*=}" ;;
+		*) usage_error "unknown argument: $1" ;;
+		esac
+		shift
+	done
+}
+
+option_value() {
+	case "$1" in
+	--domain) DOMAIN=$(tr '[:upper:]' '[:lower:]' <<<"$2") ;;
+	--root) R=$2 ;;
+	--vmail-user) VMAIL_USER=$2 ;;
+	--log-dir) LOG_DIR=$2 LOG_DIR_SET=1 ;;
+	--listen) LISTEN=$2 LISTEN_SET=1 ;;
+	--port-base) PORT_BASE=$2 PORT_BASE_SET=1 ;;
+	--ipv4) IPV4=$2 ;;
+	--ipv6) IPV6=$2 ;;
+	--resolver) RESOLVER=$2 ;;
+	*) usage_error "unknown option: $1" ;;
+	esac
+}
+
+validate_args() {
+	if [ -n "$R" ]; then
+		[ -d "$R" ] || usage_error "--root $R is not a directory"
+		R=$(cd "$R" && pwd)
+		[ "$R" = / ] && R=
+	fi
+	[ -z "$DOMAIN" ] || [[ "$DOMAIN" =~ ^[a-z0-9_]([a-z0-9._-]*[a-z0-9])?$ ]] ||
+		usage_error "--domain $DOMAIN is not a domain name or IPv4 address"
+	[ -z "$PORT_BASE" ] || { [[ "$PORT_BASE" =~ ^[0-9]+$ ]] && [ "$PORT_BASE" -ge 1 ] &&
+		[ "$PORT_BASE" -le 65524 ]; } || usage_error "--port-base wants a number from 1 to 65524"
+	[ -z "$LOG_DIR" ] || [[ "$LOG_DIR" == /* ]] || usage_error "--log-dir wants an absolute path"
+	[ -z "$VMAIL_USER" ] || [[ "$VMAIL_USER" =~ ^[a-z_][a-z0-9_-]*$ ]] ||
+		usage_error "--vmail-user wants a user name"
+	[ -z "$IPV4" ] || [[ "$IPV4" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+		usage_error "--ipv4 wants an IPv4 address"
+	[ -z "$IPV6" ] || [[ "$IPV6" =~ ^[0-9a-fA-F:]+$ ]] || usage_error "--ipv6 wants an IPv6 address"
+	{ [ -n "$SHARE" ] && [ -d "$SHARE/conf" ] && [ -d "$SHARE/www" ]; } ||
+		die "cannot find the templates (conf/, www/) next to $0: set CHATMAIL_SHARE"
+	return 0
+}
+
+# --- where things are: production paths, below --root DIR for tests ---
+
+set_paths() {
+	INI=$R/etc/chatmail/chatmail.ini
+	SETUP_CONF=$R/etc/chatmail/setup.conf
+	SETUP_STATE=$R/var/lib/chatmail-setup
+	ETC=$R/etc
+	WWW=$R/var/www/chatmail
+	TLS_DIR=$R/etc/chatmail/tls
+	DKIM_DIR=$R/etc/dkimkeys
+	DKIM_KEY=$DKIM_DIR/$DKIM_SELECTOR.private
+	UNIT_DIR=$R/etc/systemd/system
+	RUNTIME_DIR=$R/run/chatmail
+	LETSENCRYPT=$R/etc/letsencrypt
+	export CHATMAIL_INI=$INI
+}
+
+# The choices of the last run (log dir, listen address, port base): a run without the option
+# keeps them, so running again changes nothing.
+load_setup_conf() {
+	[ -f "$SETUP_CONF" ] || return 0
+	[ -n "$LOG_DIR_SET" ] || LOG_DIR=$(sed -n 's/^log_dir=//p' "$SETUP_CONF")
+	[ -n "$LISTEN_SET" ] || LISTEN=$(sed -n 's/^listen=//p' "$SETUP_CONF")
+	[ -n "$PORT_BASE_SET" ] || PORT_BASE=$(sed -n 's/^port_base=//p' "$SETUP_CONF")
+	return 0
+}
+
+systemd_running() {
+	[ -z "$R" ] && [ -d /run/systemd/system ]
+}
+
+is_ipv4() {
+	[[ "$1" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+# Values from chatmail.ini (defaults and derived values included) through chatmail-render,
+# one line per key, so this script and the programs never read the file differently.
+config_get() {
+	local dir status=0
+	dir=$(mktemp -d)
+	printf '{%s}\n' "$@" >"$dir/in"
+	"$BIN/chatmail-render" "$dir/in" "$dir/out" || status=$?
+	[ "$status" = 0 ] && cat "$dir/out"
+	rm -rf "$dir"
+	return "$status"
+}
+
+load_config() {
+	"$BIN/chatmail-render" --check || die "fix $INI and run again"
+	local values
+	values=$(config_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
+		tls_external_cert_and_key acme_email)
+	{
+		read -r MAIL_DOMAIN
+		read -r PASSDB_DIR
+		read -r MAILBOXES_DIR
+		read -r STATE_DIR
+		read -r VMAIL
+		read -r TLS_EXTERNAL
+		read -r ACME_EMAIL
+	} <<<"$values"
+	IP_ONLY=
+	is_ipv4 "$MAIL_DOMAIN" && IP_ONLY=1
+	return 0
+}
+
+set_ports() {
+	if [ -n "$PORT_BASE" ]; then
+		IMAP_PORT=$PORT_BASE IMAPS_PORT=$((PORT_BASE + 1)) SMTP_PORT=$((PORT_BASE + 2))
+		SUBMISSION_PORT=$((PORT_BASE + 3)) SMTPS_PORT=$((PORT_BASE + 4))
+		HTTPS_PORT=$((PORT_BASE + 5)) HTTP_PORT=$((PORT_BASE + 6))
+	else
+		IMAP_PORT=143 IMAPS_PORT=993 SMTP_PORT=25 SUBMISSION_PORT=587 SMTPS_PORT=465
+		HTTPS_PORT=443 HTTP_PORT=80
+	fi
+}
+
+# --- changes: every file goes through install_file, which writes only what differs ---
+
+CHANGED=()
+RELOAD=()
+RESTART=()
+
+add_unique() { # add_unique ARRAY_NAME WORD
+	local -n list=$1
+	local item
+	for item in "${list[@]}"; do [ "$item" = "$2" ] && return 0; done
+	list+=("$2")
+}
+
+# install_file SRC DEST MODE OWNER:GROUP [SERVICE ACTION]: writes DEST when its content, mode or
+# owner differ from what it should be, and notes which service must reload or restart.
+install_file() {
+	local src=$1 dest=$2 mode=$3 owner=$4 service=${5:-} action=${6:-reload}
+	if [ -f "$dest" ] && [ ! -L "$dest" ] && cmp -s "$src" "$dest" &&
+		[ "$(stat -c '%a %U:%G' "$dest")" = "${mode#0} $owner" ]; then
+		return 0
+	fi
+	mkdir -p "$(dirname "$dest")"
+	install -m "$mode" -o "${owner%:*}" -g "${owner#*:}" "$src" "$dest.chatmail-setup.tmp"
+	mv -f "$dest.chatmail-setup.tmp" "$dest"
+	CHANGED+=("$dest")
+	say "wrote $dest"
+	[ -z "$service" ] && return 0
+	if [ "$action" = restart ]; then add_unique RESTART "$service"; else add_unique RELOAD "$service"; fi
+}
+
+# ensure_dir DIR MODE OWNER:GROUP: makes DIR, or corrects its mode and owner.
+ensure_dir() {
+	local dir=$1 mode=$2 owner=$3
+	if [ -d "$dir" ] && [ "$(stat -c '%a %U:%G' "$dir")" = "${mode#0} $owner" ]; then
+		return 0
+	fi
+	if [ -d "$dir" ]; then
+		say "set $dir to $mode $owner"
+	else
+		say "made $dir"
+	fi
+	install -d -m "$mode" -o "${owner%:*}" -g "${owner#*:}" "$dir"
+	CHANGED+=("$dir")
+}
+
+# ensure_vmail_dir DIR GROUP: the mail user's directories are its own and closed to others; a
+# directory that exists and belongs to someone else (chatmail.ini names /srv, say) is left alone.
+ensure_vmail_dir() {
+	if [ -d "$1" ] && [ "$(stat -c %U "$1")" != "$VMAIL" ]; then
+		warn "$1 belongs to $(stat -c %U "$1"), not $VMAIL: left as it is"
+		return 0
+	fi
+	ensure_dir "$1" 0700 "$VMAIL:$2"
+}
+
+# --- the steps of a setup ---
+
+need_root() {
+	[ "$(id -u)" = 0 ] || die "run as root: the setup writes system configs and makes users"
+}
+
+install_packages() {
+	if [ -n "$NO_PACKAGES" ] || [ -n "$R" ]; then
+		return 0
+	fi
+	local p absent=()
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+			absent+=("$p")
+	done
+	[ ${#absent[@]} = 0 ] && return 0
+	say "installing ${absent[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	# Postfix asks what kind of mail server this is: its config is ours.
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${absent[@]}" >/dev/null
+	CHANGED+=(packages)
+}
+
+check_commands() {
+	local c missing=
+	for c in postfix dovecot nginx opendkim opendkim-genkey spawn-fcgi openssl qrencode; do
+		command -v "$c" >/dev/null || missing="$missing $c"
+	done
+	[ -z "$missing" ] || die "missing commands:$missing (install the Debian packages, or drop --no-packages)"
+	[ -x "$BIN/chatmail-render" ] || die "$BIN/chatmail-render is missing: run make (install) first"
+}
+
+make_vmail_user() {
+	local user=$VMAIL
+	id -u "$user" >/dev/null 2>&1 && return 0
+	[[ "$user" =~ ^[a-z_][a-z0-9_-]*$ ]] || die "vmail_user $user in $INI is not a user name I can make"
+	useradd --system --user-group --home-dir "$R/home/vmail" --no-create-home \
+		--shell /usr/sbin/nologin --comment "chatmail relay mail" "$user"
+	say "made the user $user"
+	CHANGED+=("user $user")
+}
+
+write_ini() {
+	if [ -f "$INI" ]; then
+		[ -z "$VMAIL_USER" ] || grep -q "^[[:space:]]*vmail_user[[:space:]]*=[[:space:]]*${VMAIL_USER}[[:space:]]*$" "$INI" ||
+			warn "--vmail-user $VMAIL_USER is not the vmail_user of $INI: the file wins"
+		return 0
+	fi
+	[ -n "$DOMAIN" ] || usage_error "--domain is needed for a first setup (no $INI yet)"
+	ensure_dir "$R/etc/chatmail" 0755 root:root
+	local tmp
+	tmp=$(mktemp)
+	{
+		echo "# chatmail.ini of the relay $DOMAIN, written once by chatmail-setup; edit it and run"
+		echo "# chatmail-setup again. Every key, its default and meaning: chatmail-setup(8), SPEC §1."
+		echo "[params]"
+		echo "mail_domain = $DOMAIN"
+		echo "vmail_user = ${VMAIL_USER:-vmail}"
+		if [ -n "$R" ]; then
+			echo "# below --root $R"
+			echo "passdb_path = $R/home/vmail/passdb.sqlite"
+			echo "mailboxes_dir = $R/home/vmail/mail/{mail_domain}"
+			echo "nocreate_file = $R/etc/chatmail-nocreate"
+			echo "state_dir = $R/var/lib/chatmail"
+		fi
+		if [ -n "$PORT_BASE" ]; then
+			echo "filtermail_smtp_port = $((PORT_BASE + 7))"
+			echo "filtermail_smtp_port_incoming = $((PORT_BASE + 8))"
+			echo "postfix_reinject_port = $((PORT_BASE + 9))"
+			echo "postfix_reinject_port_incoming = $((PORT_BASE + 10))"
+		fi
+		cat <<'EOF'
+# max_user_send_per_minute = 60
+# max_mailbox_size = 500M
+# max_message_size = 31457280
+# delete_mails_after = 20
+# delete_inactive_users_after = 90
+# passthrough_senders =
+# passthrough_recipients =
+# Your own certificate instead of Let's Encrypt's: "CERT KEY", two PEM files.
+# tls_external_cert_and_key = /etc/ssl/chat.pem /etc/ssl/private/chat.key
+# Let's Encrypt's account address (it writes about expiring certificates).
+# acme_email =
+# Shown on the privacy page:
+# privacy_postal =
+# privacy_mail =
+# privacy_pdo =
+# privacy_supervisor =
+EOF
+	} >"$tmp"
+	install_file "$tmp" "$INI" 0644 root:root
+	rm -f "$tmp"
+}
+
+make_dirs() {
+	local group
+	group=$(id -gn "$VMAIL")
+	ensure_dir "$R/etc/chatmail" 0755 root:root
+	ensure_dir "$SETUP_STATE" 0700 root:root
+	ensure_vmail_dir "$PASSDB_DIR" "$group"
+	[[ "$(dirname "$MAILBOXES_DIR")" != "$PASSDB_DIR"/* ]] || ensure_vmail_dir "$(dirname "$MAILBOXES_DIR")" "$group"
+	ensure_vmail_dir "$MAILBOXES_DIR" "$group"
+	ensure_vmail_dir "$STATE_DIR" "$group"
+	ensure_dir "$DKIM_DIR" 0700 opendkim:opendkim
+	ensure_dir "$TLS_DIR" 0755 root:root
+	ensure_dir "$R/var/www" 0755 root:root
+	ensure_dir "$WWW" 0755 root:root
+	ensure_dir "$R/var/spool/postfix" 0755 root:root
+	ensure_dir "$R/var/spool/postfix/opendkim" 0750 opendkim:postfix
+	ensure_dir "$RUNTIME_DIR" 0755 root:root
+	if [ -n "$R" ]; then
+		# Made by the Debian packages on a real system.
+		ensure_dir "$R/var/spool/postfix/private" 0700 postfix:postfix
+		ensure_dir "$R/var/lib/postfix" 0700 postfix:postfix
+		ensure_dir "$R/var/lib/dovecot" 0755 root:root
+		ensure_dir "$R/var/lib/nginx" 0755 root:root
+		ensure_dir "$R/run/opendkim" 0755 opendkim:opendkim
+		ensure_dir "$UNIT_DIR" 0755 root:root
+	fi
+	if [ -n "$LOG_DIR" ]; then
+		ensure_dir "$LOG_DIR" 0755 root:root
+		local log
+		for log in filtermail newemail; do
+			[ -f "$LOG_DIR/$log.log" ] || install -m 0640 -o "$VMAIL" -g "$group" /dev/null "$LOG_DIR/$log.log"
+		done
+	fi
+}
+
+# The daemons of a relay below --root under /tmp must reach their files as their own users.
+check_reachable() {
+	[ -n "$R" ] || return 0
+	local dir=$R
+	while [ "$dir" != / ]; do
+		{ [ "$(stat -c %a "$dir" | cut -c3)" != 0 ] && [ -x "$dir" ]; } ||
+			die "$dir is not searchable by other users: the daemons could not reach --root"
+		dir=$(dirname "$dir")
+	done
+}
+
+make_dkim_key() {
+	[ -s "$DKIM_KEY" ] && return 0
+	opendkim-genkey -b 2048 -D "$DKIM_DIR" -d "$MAIL_DOMAIN" -s "$DKIM_SELECTOR"
+	chown opendkim:opendkim "$DKIM_KEY" "$DKIM_DIR/$DKIM_SELECTOR.txt"
+	chmod 0600 "$DKIM_KEY"
+	say "made the DKIM key $DKIM_KEY (publish it: chatmail-setup dns)"
+	CHANGED+=("$DKIM_KEY")
+	add_unique RESTART opendkim
+}
+
+# TLS: the operator's own files (tls_external_cert_and_key), a self-signed certificate for an
+# IP-only relay or a domain starting with '_', else Let's Encrypt through certbot, which starts
+# from a self-signed stand-in so that nginx runs and can answer the ACME challenge.
+choose_tls() {
+	if [ -n "$TLS_EXTERNAL" ]; then
+		TLS_MODE=external
+		read -r TLS_CERT TLS_KEY <<<"$TLS_EXTERNAL"
+		[ -n "$TLS_KEY" ] || die "tls_external_cert_and_key wants two paths: CERT KEY"
+		{ [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ]; } || die "cannot read $TLS_CERT or $TLS_KEY (tls_external_cert_and_key)"
+		openssl x509 -noout -in "$TLS_CERT" 2>/dev/null || die "$TLS_CERT is not a PEM certificate"
+	elif [ -n "$IP_ONLY" ] || [[ "$MAIL_DOMAIN" == _* ]]; then
+		TLS_MODE=self-signed TLS_CERT=$TLS_DIR/cert.pem TLS_KEY=$TLS_DIR/key.pem
+	else
+		TLS_MODE=acme TLS_CERT=$TLS_DIR/cert.pem TLS_KEY=$TLS_DIR/key.pem
+	fi
+}
+
+make_self_signed() {
+	[ "$TLS_MODE" = external ] && return 0
+	[ -e "$TLS_CERT" ] && [ -e "$TLS_KEY" ] && return 0
+	local san="DNS:$MAIL_DOMAIN,DNS:mta-sts.$MAIL_DOMAIN"
+	[ -n "$IP_ONLY" ] && san="IP:$MAIL_DOMAIN"
+	rm -f "$TLS_CERT" "$TLS_KEY"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=$MAIL_DOMAIN" \
+		-addext "subjectAltName=$san" -keyout "$TLS_KEY" -out "$TLS_CERT" 2>/dev/null
+	chmod 0600 "$TLS_KEY"
+	if [ "$TLS_MODE" = acme ]; then
+		say "made a self-signed stand-in $TLS_CERT until Let's Encrypt's certificate comes"
+	else
+		say "made the self-signed certificate $TLS_CERT"
+	fi
+	CHANGED+=("$TLS_CERT")
+	add_unique RELOAD postfix
+	add_unique RELOAD dovecot
+	add_unique RELOAD nginx
+}
+
+# Every placeholder of conf/ and www/ that is not a chatmail.ini key, with production values.
+render_values() {
+	local listen_all="*" http_listen=$HTTP_PORT https_listen=$HTTPS_PORT protocols=ipv4
+	if [ -f /proc/net/if_inet6 ]; then
+		listen_all="*, ::" protocols=all
+		https_listen="[::]:$HTTPS_PORT ipv6only=off" http_listen="[::]:$HTTP_PORT ipv6only=off"
+	fi
+	local listen=${LISTEN:-$listen_all} interfaces=all
+	if [ -n "$LISTEN" ]; then
+		interfaces=$LISTEN https_listen=$LISTEN:$HTTPS_PORT http_listen=$LISTEN:$HTTP_PORT
+		is_ipv4 "$LISTEN" && protocols=ipv4
+	fi
+	local myhostname=$MAIL_DOMAIN
+	[ -n "$IP_ONLY" ] && myhostname=$(hostname --fqdn 2>/dev/null || echo localhost)
+	local dovecot_log=syslog postfix_log='' log_dir=/var/log filtermail_log=syslog
+	local nginx_error_log=/var/log/nginx/error.log
+	if [ -n "$LOG_DIR" ]; then
+		dovecot_log=$LOG_DIR/dovecot.log postfix_log=$LOG_DIR/postfix.log log_dir=$LOG_DIR
+		filtermail_log=$LOG_DIR/filtermail.log nginx_error_log=$LOG_DIR/nginx-error.log
+	fi
+	# OpenDKIM refuses a key below a world-writable directory such as /tmp of a test root.
+	local safe_keys=yes
+	[ -n "$R" ] && safe_keys=no
+	VALUES=(
+		-D "bin_dir=$BIN" -D "chatmail_ini=$INI" -D "conf_dir=$ETC" -D "www_dir=$WWW"
+		-D "listen=$listen" -D "imap_listen=$listen"
+		-D "imap_port=$IMAP_PORT" -D "imaps_port=$IMAPS_PORT" -D "smtp_port=$SMTP_PORT"
+		-D "submission_port=$SUBMISSION_PORT" -D "smtps_port=$SMTPS_PORT"
+		-D "https_listen=$https_listen" -D "http_listen=$http_listen"
+		-D "tls_cert=$TLS_CERT" -D "tls_key=$TLS_KEY"
+		-D "vmail_user_name=$VMAIL" -D "vmail_uid=$(id -u "$VMAIL")"
+		-D "postfix_user=postfix" -D "postfix_group=postfix"
+		-D "dovecot_base_dir=$R/run/dovecot" -D "dovecot_state_dir=$R/var/lib/dovecot"
+		-D "dovecot_log=$dovecot_log" -D "auth_vsz_limit=256M"
+		-D "sasl_socket=$R/var/spool/postfix/private/auth"
+		-D "lmtp_socket=$R/var/spool/postfix/private/dovecot-lmtp"
+		-D "postfix_queue_dir=$R/var/spool/postfix" -D "postfix_data_dir=$R/var/lib/postfix"
+		-D "postfix_log=$postfix_log" -D "log_dir=$log_dir" -D "filtermail_log=$filtermail_log"
+		-D "myhostname=$myhostname" -D "postfix_inet_interfaces=$interfaces"
+		-D "postfix_inet_protocols=$protocols" -D "smtp_tls_security_level=may"
+		-D "smtp_tls_policy_maps=socketmap:inet:127.0.0.1:8461:postfix"
+		-D "opendkim_socket=$R/var/spool/postfix/opendkim/opendkim.sock"
+		-D "opendkim_pid=$R/run/opendkim/opendkim.pid" -D "dkim_selector=$DKIM_SELECTOR"
+		-D "dkim_key=$DKIM_KEY" -D "dkim_require_safe_keys=$safe_keys"
+		-D "nginx_user=www-data" -D "nginx_pid=$R/run/nginx.pid"
+		-D "nginx_error_log=$nginx_error_log" -D "nginx_temp_dir=$R/var/lib/nginx"
+		-D "acme_webroot=$WWW" -D "newemail_wiring=fastcgi"
+		-D "newemail_socket=$RUNTIME_DIR/newemail.sock" -D "fcgiwrap_socket=$RUNTIME_DIR/fcgiwrap.sock"
+		-D "newemail_bin=$BIN/newemail" -D "newemail_rate=2r/s" -D "newemail_burst=10"
+	)
+}
+
+# The service a rendered file belongs to, and whether it reloads or restarts for a change.
+service_of() { # service_of TOP-DIR RELATIVE-PATH
+	case "$1" in
+	postfix | dovecot | nginx) echo "$1 reload" ;;
+	opendkim) echo "opendkim restart" ;;
+	systemd)
+		case "$2" in
+		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
+		*.timer) echo "$2 restart" ;;
+		*.service)
+			# a oneshot service runs when its timer says: nothing to restart
+			grep -q '^Type=oneshot' "$STAGE/etc/systemd/$2" || echo "${2%.service} restart"
+			;;
+		esac
+		;;
+	esac
+}
+
+# Renders conf/ and www/ into a staging directory, then installs only what differs.
+render_and_install() {
+	STAGE=$(mktemp -d)
+	trap 'rm -rf "$STAGE"' EXIT
+	render_values
+	"$BIN/chatmail-render" "${VALUES[@]}" "$SHARE/conf" "$STAGE/etc" || die "rendering $SHARE/conf failed"
+	"$BIN/chatmail-render" "${VALUES[@]}" "$SHARE/www" "$STAGE/www" || die "rendering $SHARE/www failed"
+	qrencode -t SVG -o "$STAGE/www/qr-invite.svg" "dcaccount:https://$MAIL_DOMAIN/new"
+	local file rel top dest what before
+	while IFS= read -r file; do
+		rel=${file#"$STAGE"/etc/}
+		top=${rel%%/*}
+		dest=$ETC/$rel
+		[ "$top" = systemd ] && dest=$UNIT_DIR/${rel#systemd/}
+		what=$(service_of "$top" "${rel#*/}")
+		before=${#CHANGED[@]}
+		# shellcheck disable=SC2086
+		install_file "$file" "$dest" 0644 root:root $what
+		[ "$top" = systemd ] && [ "$before" != ${#CHANGED[@]} ] && add_unique RESTART daemon-reload
+	done < <(find "$STAGE/etc" -type f | sort)
+	while IFS= read -r file; do
+		install_file "$file" "$WWW/${file#"$STAGE"/www/}" 0644 root:root
+	done < <(find "$STAGE/www" -type f | sort)
+}
+
+write_setup_conf() {
+	local tmp
+	tmp=$(mktemp)
+	{
+		echo "# chatmail-setup's choices, kept for its next runs (pass the option again to change one)"
+		echo "log_dir=$LOG_DIR"
+		echo "listen=$LISTEN"
+		echo "port_base=$PORT_BASE"
+	} >"$tmp"
+	install_file "$tmp" "$SETUP_CONF" 0644 root:root
+	rm -f "$tmp"
+	# newemail reads chatmail.ini once, at start: a changed file means a restart.
+	sha256sum <"$INI" >"$tmp"
+	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
+	rm -f "$tmp"
+}
+
+our_units() {
+	find "$UNIT_DIR" -maxdepth 1 -name 'chatmail-*' \( -name '*.service' -o -name '*.timer' \) \
+		2>/dev/null | while read -r unit; do
+		unit=${unit##*/}
+		# a service its timer starts is not enabled on its own
+		[[ "$unit" == *.service ]] && [ -f "$UNIT_DIR/${unit%.service}.timer" ] && continue
+		echo "$unit"
+	done | sort
+}
+
+enable_units() {
+	local units=() unit
+	mapfile -t units < <(our_units)
+	if systemd_running; then
+		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service)
+		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
+	fi
+	command -v systemctl >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
+	for unit in "${units[@]}"; do
+		[ "$(systemctl --root="${R:-/}" is-enabled "$unit" 2>/dev/null)" = enabled ] && continue
+		systemctl --root="${R:-/}" --quiet enable "$unit" 2>/dev/null || die "cannot enable $unit"
+		say "enabled $unit"
+		CHANGED+=("enabled $unit")
+		add_unique RESTART "${unit%.service}"
+	done
+}
+
+# Reloads or restarts what changed (systemd only); elsewhere says what to reload.
+apply_changes() {
+	local service todo=()
+	for service in "${RESTART[@]}"; do [ "$service" = daemon-reload ] || todo+=("restart $service"); done
+	for service in "${RELOAD[@]}"; do
+		[[ " ${RESTART[*]} " == *" $service "* ]] || todo+=("reload $service")
+	done
+	if ! systemd_running; then
+		local list
+		list=$(printf '%s, ' "${todo[@]}")
+		[ ${#todo[@]} = 0 ] || say "no systemd here (--root, or a container): do it yourself: ${list%, }"
+		RELOAD=() RESTART=()
+		return 0
+	fi
+	[[ " ${RESTART[*]} " == *" daemon-reload "* ]] && systemctl daemon-reload
+	for service in "${RESTART[@]}"; do
+		[ "$service" = daemon-reload ] && continue
+		say "restarting $service"
+		systemctl restart "$service" || warn "$service did not restart: chatmail-setup status"
+	done
+	for service in "${RELOAD[@]}"; do
+		[[ " ${RESTART[*]} " == *" $service "* ]] && continue
+		say "reloading $service"
+		systemctl reload-or-restart "$service" || warn "$service did not reload: chatmail-setup status"
+	done
+	RELOAD=() RESTART=()
+}
+
+# Let's Encrypt through certbot's webroot (nginx serves the challenge on port 80), once; certbot's
+# own timer renews it and the deploy hook reloads the daemons.
+obtain_certificate() {
+	[ "$TLS_MODE" = acme ] || return 0
+	local live=$LETSENCRYPT/live/$MAIL_DOMAIN
+	if [ ! -s "$live/fullchain.pem" ]; then
+		if ! systemd_running; then
+			say "no certificate requested without systemd: $TLS_CERT stays self-signed"
+			return 0
+		fi
+		local contact=(--register-unsafely-without-email)
+		[ -n "$ACME_EMAIL" ] && contact=(--email "$ACME_EMAIL")
+		say "requesting a certificate for $MAIL_DOMAIN and mta-sts.$MAIL_DOMAIN from Let's Encrypt"
+		certbot certonly --non-interactive --agree-tos "${contact[@]}" --webroot -w "$WWW" \
+			--cert-name "$MAIL_DOMAIN" -d "$MAIL_DOMAIN" -d "mta-sts.$MAIL_DOMAIN" >/dev/null || {
+			warn "no certificate yet: publish the DNS records (chatmail-setup dns), then run chatmail-setup again"
+			return 0
+		}
+	fi
+	local hook
+	hook=$(mktemp)
+	printf '#!/bin/sh\n# Written by chatmail-setup: the relay'"'"'s daemons take a renewed certificate.\nsystemctl reload postfix dovecot nginx\n' >"$hook"
+	install_file "$hook" "$LETSENCRYPT/renewal-hooks/deploy/chatmail" 0755 root:root
+	rm -f "$hook"
+	link_certificate "$live/fullchain.pem" "$TLS_CERT"
+	link_certificate "$live/privkey.pem" "$TLS_KEY"
+}
+
+link_certificate() {
+	[ "$(readlink "$2" 2>/dev/null)" = "$1" ] && return 0
+	ln -sfn "$1" "$2"
+	say "$2 is now Let's Encrypt's"
+	CHANGED+=("$2")
+	add_unique RELOAD postfix
+	add_unique RELOAD dovecot
+	add_unique RELOAD nginx
+}
+
+cmd_install() {
+	need_root
+	load_setup_conf
+	install_packages
+	check_commands
+	write_ini
+	load_config
+	make_vmail_user
+	[ -z "$DOMAIN" ] || [ "$DOMAIN" = "$MAIL_DOMAIN" ] ||
+		die "$INI is for $MAIL_DOMAIN, not $DOMAIN: edit mail_domain there, or pass --domain $MAIL_DOMAIN"
+	set_ports
+	check_reachable
+	make_dirs
+	make_dkim_key
+	choose_tls
+	make_self_signed
+	render_and_install
+	write_setup_conf
+	enable_units
+	apply_changes
+	obtain_certificate
+	apply_changes
+	if [ ${#CHANGED[@]} = 0 ]; then
+		say "nothing changed: the relay $MAIL_DOMAIN is set up"
+	else
+		say "${#CHANGED[@]} change(s): the relay $MAIL_DOMAIN is set up (TLS: $TLS_MODE)"
+		say "next: publish the DNS records of 'chatmail-setup dns', then 'chatmail-setup check'"
+	fi
+}
+
+# --- DNS: the zone to publish and the check against it ---
+
+zone_domain() {
+	if [ -z "$DOMAIN" ]; then
+		[ -f "$INI" ] || usage_error "--domain is needed (no $INI)"
+		load_config
+		DOMAIN=$MAIL_DOMAIN
+	fi
+	is_ipv4 "$DOMAIN" && die "$DOMAIN is an IP-only relay: it has no DNS records"
+	return 0
+}
+
+# Public addresses of this machine (private, shared and link-local ones are no use in DNS).
+public_addresses() {
+	ip -o "-$1" addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }' |
+		grep -Ev '^(10\.|127\.|169\.254\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.|192\.0\.2\.|198\.51\.100\.|203\.0\.113\.|198\.1[89]\.|f[cd]|fe80|2001:db8:)' |
+		head -1 || true
+}
+
+# The MTA-STS id changes whenever the served policy does.
+sts_id() {
+	local dir
+	dir=$(mktemp -d)
+	printf '[params]\nmail_domain = %s\n' "$DOMAIN" >"$dir/ini"
+	CHATMAIL_INI=$dir/ini "$BIN/chatmail-render" "$SHARE/www/well-known/mta-sts.txt" "$dir/policy"
+	sha256sum "$dir/policy" | cut -c1-16
+	rm -rf "$dir"
+}
+
+# DKIM's public key from the private one, as OpenDKIM publishes it.
+dkim_public_key() {
+	openssl rsa -in "$DKIM_KEY" -pubout -outform DER 2>/dev/null | base64 -w0
+}
+
+# A TXT value in strings of at most 255 characters.
+txt_strings() {
+	local text=$1 out=
+	while [ ${#text} -gt 255 ]; do
+		out="$out\"${text:0:255}\" "
+		text=${text:255}
+	done
+	echo "$out\"$text\""
+}
+
+# certbot's account, which CAA's accounturi names so that no other account may issue.
+acme_account() {
+	local regr
+	regr=$(find "$LETSENCRYPT/accounts" -path '*acme-v02*' -name regr.json 2>/dev/null | head -1)
+	[ -n "$regr" ] && sed -n 's/.*"uri": *"\([^"]*\)".*/\1/p' "$regr" | head -1
+	return 0
+}
+
+record() { # record NAME TYPE DATA
+	printf '%-36s 3600 IN %-5s %s\n' "$1" "$2" "$3"
+}
+
+zone_records() {
+	local d=$DOMAIN. ipv4=${IPV4:-$(public_addresses 4)} ipv6=${IPV6:-$(public_addresses 6)}
+	local tls_external=
+	[ -f "$INI" ] && tls_external=$(config_get tls_external_cert_and_key 2>/dev/null || true)
+	echo "; DNS records of the chatmail relay $DOMAIN, printed by chatmail-setup dns."
+	echo "; Publish them in the zone of $DOMAIN; 'chatmail-setup check' compares them with DNS."
+	if [ -n "$ipv4" ]; then
+		record "$d" A "$ipv4"
+		record "mta-sts.$d" A "$ipv4"
+	else
+		echo "; A: this machine has no public IPv4 address: run again with --ipv4 ADDRESS"
+	fi
+	if [ -n "$ipv6" ]; then
+		record "$d" AAAA "$ipv6"
+		record "mta-sts.$d" AAAA "$ipv6"
+	else
+		echo "; AAAA: this machine has no public IPv6 address (--ipv6 ADDRESS to give one)"
+	fi
+	record "$d" MX "10 $d"
+	record "$d" TXT "\"v=spf1 a:$DOMAIN -all\""
+	record "_dmarc.$d" TXT "\"v=DMARC1;p=reject;adkim=s;aspf=s\""
+	if [ -s "$DKIM_KEY" ]; then
+		record "$DKIM_SELECTOR._domainkey.$d" TXT \
+			"$(txt_strings "v=DKIM1;k=rsa;p=$(dkim_public_key)")"
+	else
+		echo "; DKIM: $DKIM_SELECTOR._domainkey.$d TXT comes from the key chatmail-setup generates"
+		echo ";       in $DKIM_KEY: run chatmail-setup --domain $DOMAIN, then chatmail-setup dns again"
+	fi
+	record "_mta-sts.$d" TXT "\"v=STSv1; id=$(sts_id)\""
+	record "_smtp._tls.$d" TXT "\"v=TLSRPTv1;rua=mailto:root@$DOMAIN\""
+	record "_submission._tcp.$d" SRV "0 1 587 $d"
+	record "_submissions._tcp.$d" SRV "0 1 465 $d"
+	record "_imap._tcp.$d" SRV "0 1 143 $d"
+	record "_imaps._tcp.$d" SRV "0 1 993 $d"
+	if [ -n "$tls_external" ]; then
+		echo "; CAA: name the authority of your own certificate (tls_external_cert_and_key)"
+	else
+		local account
+		account=$(acme_account)
+		record "$d" CAA "128 issue \"letsencrypt.org${account:+;accounturi=$account}\""
+	fi
+}
+
+cmd_dns() {
+	zone_domain
+	zone_records
+}
+
+# One record's data as dig +short prints it, lower-cased names and TXT strings joined.
+normalize() { # normalize TYPE DATA
+	case "$1" in
+	TXT) sed -e 's/^"//' -e 's/"$//' -e 's/" "//g' <<<"$2" ;;
+	MX | SRV) tr '[:upper:]' '[:lower:]' <<<"$2" ;;
+	*) echo "$2" ;;
+	esac
+}
+
+# TXT records share names with others (SPF beside a site verification): compare by their tag.
+txt_tag() {
+	sed -n 's/^\(v=[A-Za-z0-9]*\).*/\1/p' <<<"$1"
+}
+
+dig_records() { # dig_records NAME TYPE
+	local server=() host=$RESOLVER port=53
+	case "$RESOLVER" in
+	"") ;;
+	\[*\]:*) host=${RESOLVER%]:*} host=${host#[} port=${RESOLVER##*]:} ;;
+	*:*:*) ;; # a bare IPv6 address
+	*:*) host=${RESOLVER%:*} port=${RESOLVER#*:} ;;
+	esac
+	[ -z "$RESOLVER" ] || server=("@$host" -p "$port")
+	local out
+	out=$(dig +short +time=3 +tries=2 "${server[@]}" "$1" "$2" 2>&1) ||
+		die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $out"
+	[[ "$out" == *";; "* ]] && die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $out"
+	echo "$out"
+}
+
+cmd_check() {
+	zone_domain
+	command -v dig >/dev/null || die "dig is missing (Debian package bind9-dnsutils)"
+	local zone name type data key right=0 missing=0 wrong=0
+	zone=$(zone_records | grep -v '^;')
+	local -A expected=()
+	while read -r name _ _ type data; do
+		key="$name $type"
+		expected[$key]+="$(normalize "$type" "$data")"$'\n'
+	done <<<"$zone"
+	local keys
+	keys=$(printf '%s\n' "${!expected[@]}" | sort)
+	while read -r name type; do
+		local want found got line tag
+		want=$(printf '%s' "${expected[$name $type]}" | sort)
+		found=$(dig_records "$name" "$type" | while IFS= read -r line; do normalize "$type" "$line"; done | sort)
+		if [ "$type" = TXT ]; then
+			tag=$(txt_tag "$want")
+			found=$(grep -E "^$tag( |;|$)" <<<"$found" || true)
+		elif [ "$type" = CAA ] && grep -qxF "$want" <<<"$found"; then
+			found=$want
+		fi
+		if [ -z "$found" ]; then
+			while IFS= read -r got; do echo "missing: $name $type $got"; done <<<"$want"
+			missing=$((missing + 1))
+		elif [ "$found" != "$want" ]; then
+			echo "wrong: $name $type: want $(paste -sd' ' <<<"$want"), found $(paste -sd' ' <<<"$found")"
+			wrong=$((wrong + 1))
+		else
+			right=$((right + 1))
+		fi
+	done <<<"$keys"
+	say "$right right, $missing missing, $wrong wrong"
+	[ $((missing + wrong)) = 0 ] || exit $EXIT_FAILED
+}
+
+# --- status ---
+
+STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver"
+
+pid_running() {
+	[ -s "$1" ] && kill -0 "$(head -1 "$1" | tr -d ' ')" 2>/dev/null
+}
+
+# Without systemd (a --root, a container): the pid files and sockets the configs name.
+service_state_by_hand() {
+	local pidfile=
+	case "$1" in
+	postfix) pidfile=$R/var/spool/postfix/pid/master.pid ;;
+	dovecot) pidfile=$R/run/dovecot/master.pid ;;
+	opendkim) pidfile=$R/run/opendkim/opendkim.pid ;;
+	nginx) pidfile=$R/run/nginx.pid ;;
+	chatmail-newemail)
+		ss -Hxl 2>/dev/null | grep -qF "$RUNTIME_DIR/newemail.sock" && echo active || echo inactive
+		return 0
+		;;
+	*)
+		echo unknown
+		return 0
+		;;
+	esac
+	pid_running "$pidfile" && echo active || echo inactive
+}
+
+log_file_of() {
+	case "$1" in
+	postfix | dovecot | filtermail | newemail) echo "$LOG_DIR/$1.log" ;;
+	chatmail-newemail) echo "$LOG_DIR/newemail.log" ;;
+	nginx) echo "$LOG_DIR/nginx-error.log" ;;
+	esac
+}
+
+last_errors() {
+	if systemd_running; then
+		journalctl -u "$1" -p warning -n 3 -q --no-pager -o short-iso 2>/dev/null || true
+	elif [ -n "$LOG_DIR" ]; then
+		local file
+		file=$(log_file_of "$1")
+		if [ -n "$file" ] && [ -f "$file" ]; then
+			grep -iE 'error|fatal|panic|warning|reject' "$file" | tail -n 3 || true
+		fi
+	fi
+}
+
+cmd_status() {
+	load_setup_conf
+	local service state down=0 line
+	for service in $STATUS_SERVICES; do
+		if systemd_running; then
+			state=$(systemctl is-active "$service" 2>/dev/null || true)
+		else
+			state=$(service_state_by_hand "$service")
+		fi
+		[ "$state" = unknown ] && continue
+		printf '%-26s %s\n' "$service" "$state"
+		[ "$state" = active ] || down=1
+		last_errors "$service" | while IFS= read -r line; do printf '    %s\n' "$line"; done
+	done
+	if [ -n "$LOG_DIR" ] && ! systemd_running; then
+		last_errors filtermail | sed 's/^/    filtermail: /'
+	fi
+	for service in chatmail-expire.timer certbot.timer; do
+		# below --root only our own units are there
+		[ -z "$R" ] || [ -f "$UNIT_DIR/$service" ] || continue
+		state=$(systemctl --root="${R:-/}" is-enabled "$service" 2>/dev/null || true)
+		printf '%-26s %s\n' "$service" "${state:-not installed}"
+	done
+	if ! systemd_running && [ -z "$LOG_DIR" ]; then
+		echo "(the daemons log to syslog: journalctl -t postfix -t dovecot ...)"
+	fi
+	[ "$down" = 0 ] || exit $EXIT_FAILED
+}
+
+main() {
+	parse_args "$@"
+	validate_args
+	set_paths
+	case "$COMMAND" in
+	install) cmd_install ;;
+	dns) cmd_dns ;;
+	check) cmd_check ;;
+	status) cmd_status ;;
+	esac
+}
+
+main "$@"
