@@ -30,7 +30,7 @@ relay_dir() {
 free_port() {
 	local port
 	while :; do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768-)
 		ss -Hltn "sport = :$port" | grep -q . || break
 	done
 	echo "$port"

@@ -6,7 +6,7 @@
 free_port_block() {
 	local base port busy
 	while :; do
-		base=$((20000 + (RANDOM % 3000) * 11))
+		base=$((20000 + (RANDOM % 1100) * 11))  # below the ephemeral range
 		busy=0
 		for ((port = base; port < base + 11; port++)); do
 			ss -Hltn "sport = :$port" | grep -q . && busy=1
