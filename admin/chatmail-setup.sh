@@ -796,9 +796,9 @@ dig_records() { # dig_records NAME TYPE
 	esac
 	[ -z "$RESOLVER" ] || server=("@$host" -p "$port")
 	local out
-	out=$(dig +short +time=3 +tries=2 "${server[@]}" "$1" "$2" 2>&1) ||
-		die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $out"
-	[[ "$out" == *";; "* ]] && die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $out"
+	if ! out=$(dig +short +time=3 +tries=2 "${server[@]}" "$1" "$2" 2>&1) || [[ "$out" == *";; "* ]]; then
+		die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $(tail -1 <<<"$out" | sed 's/^;; //')"
+	fi
 	echo "$out"
 }
 

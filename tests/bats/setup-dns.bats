@@ -1,0 +1,125 @@
+#!/usr/bin/env bats
+# chatmail-setup dns: the zone to publish, against a golden file; chatmail-setup check: what a
+# resolver answers compared with it, against unbound on loopback serving test zones as the
+# authority: one published right (beside a foreign TXT record), one with a wrong MX, one without
+# its DKIM record.
+
+load lib/common
+
+setup_file() {
+	export Z=$BATS_FILE_TMPDIR
+	# a root with the golden file's DKIM key, as chatmail-setup leaves it
+	mkdir -p "$Z/root/etc/dkimkeys"
+	cp "$ROOT/tests/data/dns/opendkim.private" "$Z/root/etc/dkimkeys/"
+	local domain
+	for domain in good.example bad.example missing.example; do
+		{
+			printf '$ORIGIN %s.\n$TTL 3600\n' "$domain"
+			printf '@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 3600\n' "$domain" "$domain"
+			printf '@ IN NS ns.%s.\nns IN A 127.0.0.1\n' "$domain"
+			"$BIN/chatmail-setup" dns --root "$Z/root" --domain "$domain" --ipv4 192.0.2.10 \
+				--ipv6 2001:db8::10
+		} >"$Z/$domain.zone"
+	done
+	echo '@ IN TXT "google-site-verification=abc"' >>"$Z/good.example.zone"
+	sed -i 's/MX    10 bad\.example\./MX    10 mx.elsewhere.example./' "$Z/bad.example.zone"
+	sed -i '/^opendkim\._domainkey/d' "$Z/missing.example.zone"
+	export DNS_PORT
+	DNS_PORT=$(free_port)
+	cat >"$Z/unbound.conf" <<EOF
+server:
+	interface: 127.0.0.1@$DNS_PORT
+	do-daemonize: no
+	username: ""
+	chroot: ""
+	directory: "$Z"
+	pidfile: "$Z/unbound.pid"
+	use-syslog: no
+	logfile: "$Z/unbound.log"
+	do-ip6: no
+	access-control: 127.0.0.0/8 allow
+	module-config: "iterator"
+EOF
+	for domain in good.example bad.example missing.example; do
+		printf 'auth-zone:\n\tname: "%s"\n\tzonefile: "%s"\n\tfor-downstream: yes\n\tfor-upstream: no\n' \
+			"$domain" "$Z/$domain.zone" >>"$Z/unbound.conf"
+	done
+	unbound -d -c "$Z/unbound.conf" </dev/null >/dev/null 2>&1 &
+	echo $! >"$Z/unbound.pid.bats"
+	wait_port "$DNS_PORT"
+}
+
+teardown_file() {
+	[ -s "$Z/unbound.pid.bats" ] && kill "$(cat "$Z/unbound.pid.bats")" 2>/dev/null || true
+}
+
+zone_args() {
+	echo --root "$Z/root" --ipv4 192.0.2.10 --ipv6 2001:db8::10 --resolver "127.0.0.1:$DNS_PORT"
+}
+
+@test "dns prints the zone of the golden file: A/AAAA, MX, SPF, DMARC, DKIM, MTA-STS, TLSRPT, SRV, CAA" {
+	run "$BIN/chatmail-setup" dns --root "$Z/root" --domain chat.example.org --ipv4 192.0.2.10 \
+		--ipv6 2001:db8::10
+	[ "$status" -eq 0 ]
+	diff -u "$ROOT/tests/data/dns/chat.example.org.zone" - <<<"$output"
+	# the DKIM record is the public half of the key in the root
+	key=$(openssl rsa -in "$Z/root/etc/dkimkeys/opendkim.private" -pubout -outform DER 2>/dev/null | base64 -w0)
+	record=$(grep '^opendkim\._domainkey\.chat\.example\.org\. ' <<<"$output" | sed -e 's/^[^"]*"//' -e 's/"$//' -e 's/" "//g')
+	[ "$record" = "v=DKIM1;k=rsa;p=$key" ]
+	grep -q '^chat\.example\.org\. .* CAA   128 issue "letsencrypt\.org"$' <<<"$output"
+}
+
+@test "dns without a DKIM key says where its record will come from, and touches nothing" {
+	mkdir "$BATS_TEST_TMPDIR/empty"
+	touch "$BATS_TEST_TMPDIR/stamp"
+	run "$BIN/chatmail-setup" dns --root "$BATS_TEST_TMPDIR/empty" --domain chat.example.org \
+		--ipv4 192.0.2.10
+	[ "$status" -eq 0 ]
+	refute grep -q 'DKIM1' <<<"$output"
+	[[ "$output" == *"; DKIM: opendkim._domainkey.chat.example.org. TXT comes from the key chatmail-setup generates"* ]]
+	[[ "$output" == *"$BATS_TEST_TMPDIR/empty/etc/dkimkeys/opendkim.private"* ]]
+	[[ "$output" == *"; AAAA: this machine has no public IPv6 address"* ]] ||
+		grep -q ' AAAA ' <<<"$output"
+	[ -z "$(find "$BATS_TEST_TMPDIR/empty" -mindepth 1)" ]
+}
+
+@test "dns refuses an IP-only relay and a missing domain" {
+	run "$BIN/chatmail-setup" dns --root "$Z/root" --domain 192.0.2.10
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"IP-only relay: it has no DNS records"* ]]
+	run "$BIN/chatmail-setup" dns --root "$Z/root"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--domain is needed"* ]]
+}
+
+@test "check finds every record of a zone published right, beside a foreign TXT record" {
+	# shellcheck disable=SC2046
+	run "$BIN/chatmail-setup" check --domain good.example $(zone_args)
+	[ "$status" -eq 0 ]
+	[ "$output" = "chatmail-setup: 15 right, 0 missing, 0 wrong" ]
+}
+
+@test "check reports exactly the one wrong record" {
+	# shellcheck disable=SC2046
+	run "$BIN/chatmail-setup" check --domain bad.example $(zone_args)
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "wrong: bad.example. MX: want 10 bad.example., found 10 mx.elsewhere.example." ]
+	[ "${lines[1]}" = "chatmail-setup: 14 right, 0 missing, 1 wrong" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "check reports a record that is not published as missing" {
+	# shellcheck disable=SC2046
+	run "$BIN/chatmail-setup" check --domain missing.example $(zone_args)
+	[ "$status" -eq 1 ]
+	[[ "${lines[0]}" == "missing: opendkim._domainkey.missing.example. TXT v=DKIM1;k=rsa;p=MIIB"* ]]
+	[ "${lines[1]}" = "chatmail-setup: 14 right, 1 missing, 0 wrong" ]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
+@test "check names a resolver it cannot reach" {
+	run "$BIN/chatmail-setup" check --domain good.example --root "$Z/root" --ipv4 192.0.2.10 \
+		--resolver "127.0.0.1:$(free_port)"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot ask 127.0.0.1:"*"no servers could be reached"* ]]
+}
