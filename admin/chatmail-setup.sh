@@ -6,11 +6,14 @@
 #                       [--log-dir DIR] [--listen ADDR] [--port-base N]
 #        chatmail-setup dns    [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--root DIR]
 #        chatmail-setup check  [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--resolver HOST[:PORT]]
+#                              [--root DIR]
 #        chatmail-setup status [--root DIR]
 # exit:  0 done (check: every record right; status: every service up), 1 failed (check: records
 #        missing or wrong; status: a service down), 2 bad usage.
 set -euo pipefail
+shopt -s inherit_errexit
 umask 022
+trap 'echo "chatmail-setup: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # Set by `make` for a build in the source tree; an installed copy finds ../share/chatmail.
 SHARE_TREE=
@@ -61,7 +64,7 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h | --help)
-			sed -n '4,11s/^# \{0,1\}//p' "$0"
+			sed -n '4,12s/^# \{0,1\}//p' "$0"
 			exit 0
 			;;
 		--no-packages) NO_PACKAGES=1 ;;
@@ -162,18 +165,12 @@ config_get() {
 
 load_config() {
 	"$BIN/chatmail-render" --check || die "fix $INI and run again"
-	local values
-	values=$(config_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
+	local values=()
+	mapfile -t values < <(config_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
 		tls_external_cert_and_key acme_email)
-	{
-		read -r MAIL_DOMAIN
-		read -r PASSDB_DIR
-		read -r MAILBOXES_DIR
-		read -r STATE_DIR
-		read -r VMAIL
-		read -r TLS_EXTERNAL
-		read -r ACME_EMAIL
-	} <<<"$values"
+	[ ${#values[@]} = 7 ] || die "cannot read $INI"
+	MAIL_DOMAIN=${values[0]} PASSDB_DIR=${values[1]} MAILBOXES_DIR=${values[2]}
+	STATE_DIR=${values[3]} VMAIL=${values[4]} TLS_EXTERNAL=${values[5]} ACME_EMAIL=${values[6]}
 	IP_ONLY=
 	is_ipv4 "$MAIL_DOMAIN" && IP_ONLY=1
 	return 0
@@ -257,7 +254,7 @@ install_packages() {
 	fi
 	local p absent=()
 	for p in $PACKAGES; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 			absent+=("$p")
 	done
 	[ ${#absent[@]} = 0 ] && return 0
@@ -715,8 +712,8 @@ txt_strings() {
 # certbot's account, which CAA's accounturi names so that no other account may issue.
 acme_account() {
 	local regr
-	regr=$(find "$LETSENCRYPT/accounts" -path '*acme-v02*' -name regr.json 2>/dev/null | head -1)
-	[ -n "$regr" ] && sed -n 's/.*"uri": *"\([^"]*\)".*/\1/p' "$regr" | head -1
+	regr=$(find "$LETSENCRYPT/accounts" -path '*acme-v02*' -name regr.json -print -quit 2>/dev/null || true)
+	[ -n "$regr" ] && sed -n 's/.*"uri": *"\([^"]*\)".*/\1/p;T;q' "$regr"
 	return 0
 }
 
@@ -726,7 +723,8 @@ record() { # record NAME TYPE DATA
 
 zone_records() {
 	local d=$DOMAIN. ipv4=${IPV4:-$(public_addresses 4)} ipv6=${IPV6:-$(public_addresses 6)}
-	local tls_external=
+	local tls_external='' sts
+	sts=$(sts_id)
 	[ -f "$INI" ] && tls_external=$(config_get tls_external_cert_and_key 2>/dev/null || true)
 	echo "; DNS records of the chatmail relay $DOMAIN, printed by chatmail-setup dns."
 	echo "; Publish them in the zone of $DOMAIN; 'chatmail-setup check' compares them with DNS."
@@ -752,7 +750,7 @@ zone_records() {
 		echo "; DKIM: $DKIM_SELECTOR._domainkey.$d TXT comes from the key chatmail-setup generates"
 		echo ";       in $DKIM_KEY: run chatmail-setup --domain $DOMAIN, then chatmail-setup dns again"
 	fi
-	record "_mta-sts.$d" TXT "\"v=STSv1; id=$(sts_id)\""
+	record "_mta-sts.$d" TXT "\"v=STSv1; id=$sts\""
 	record "_smtp._tls.$d" TXT "\"v=TLSRPTv1;rua=mailto:root@$DOMAIN\""
 	record "_submission._tcp.$d" SRV "0 1 587 $d"
 	record "_submissions._tcp.$d" SRV "0 1 465 $d"
@@ -855,7 +853,12 @@ service_state_by_hand() {
 	opendkim) pidfile=$R/run/opendkim/opendkim.pid ;;
 	nginx) pidfile=$R/run/nginx.pid ;;
 	chatmail-newemail)
-		ss -Hxl 2>/dev/null | grep -qF "$RUNTIME_DIR/newemail.sock" && echo active || echo inactive
+		# grep reads all of ss's output: with -q, ss could die of SIGPIPE and fail the pipe
+		if ss -Hxl 2>/dev/null | grep -F "$RUNTIME_DIR/newemail.sock" >/dev/null; then
+			echo active
+		else
+			echo inactive
+		fi
 		return 0
 		;;
 	*)

@@ -1,0 +1,245 @@
+#!/usr/bin/env bats
+# make install into a DESTDIR, then chatmail-setup with that directory as its root: the
+# installed tree, users and permissions, configs that validate, units that systemd-analyze
+# accepts, a second run that changes nothing, and the whole relay started by hand from the
+# installed configs (no systemd on test machines), used as Delta Chat and other servers use it.
+
+load lib/common
+load lib/relay
+load lib/setup
+
+TEST_USER=chatmail-test
+
+setup_file() {
+	export R
+	R=$(new_root)
+	make_install "$R"
+	export PORT_BASE
+	PORT_BASE=$(free_port_block)
+	"$R/usr/local/bin/chatmail-setup" --domain chat.test --root "$R" --vmail-user $TEST_USER \
+		--log-dir "$R/var/log/chatmail" --listen 127.0.0.1 --port-base "$PORT_BASE" >"$R/setup.out"
+	setup_start "$R"
+	export IMAP_PORT=$PORT_BASE IMAPS_PORT=$((PORT_BASE + 1)) SMTP_PORT=$((PORT_BASE + 2))
+	export SUBMISSION_PORT=$((PORT_BASE + 3)) SMTPS_PORT=$((PORT_BASE + 4))
+	export HTTPS_PORT=$((PORT_BASE + 5)) HTTP_PORT=$((PORT_BASE + 6))
+	local port
+	for port in $IMAPS_PORT $SMTP_PORT $SMTPS_PORT $HTTPS_PORT; do wait_port "$port"; done
+}
+
+teardown_file() {
+	setup_stop "${R:-}"
+	[ -n "${R:-}" ] && rm -rf "$R"
+	userdel $TEST_USER 2>/dev/null || true
+}
+
+setup() {
+	M=$BATS_TEST_TMPDIR/message.eml
+}
+
+mode_owner() {
+	stat -c '%a %U' "$1"
+}
+
+@test "make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
+	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup; do
+		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
+		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
+		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
+		[ -z "$output" ] || { echo "$program.8: $output"; false; }
+	done
+	(cd "$ROOT" && find conf www -type f ! -name '.*') | while read -r file; do
+		cmp "$ROOT/$file" "$R/usr/local/share/chatmail/$file"
+	done
+	# an installed chatmail-setup finds its templates through its own place
+	make_install "$BATS_TEST_TMPDIR/dest" /usr
+	[ -x "$BATS_TEST_TMPDIR/dest/usr/bin/chatmail-setup" ]
+	[ -f "$BATS_TEST_TMPDIR/dest/usr/share/chatmail/conf/postfix/main.cf" ]
+	run "$BATS_TEST_TMPDIR/dest/usr/bin/chatmail-setup" dns --domain chat.example.org \
+		--ipv4 192.0.2.10 --root "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'_mta-sts.chat.example.org.           3600 IN TXT   "v=STSv1; id='* ]]
+}
+
+@test "setup makes the vmail user, closed directories, chatmail.ini, the DKIM key and a certificate" {
+	id -u $TEST_USER
+	[ "$(mode_owner "$R/home/vmail")" = "700 $TEST_USER" ]
+	[ "$(mode_owner "$R/home/vmail/mail/chat.test")" = "700 $TEST_USER" ]
+	[ "$(mode_owner "$R/var/lib/chatmail")" = "700 $TEST_USER" ]
+	[ "$(mode_owner "$R/etc/dkimkeys")" = "700 opendkim" ]
+	[ "$(mode_owner "$R/etc/dkimkeys/opendkim.private")" = "600 opendkim" ]
+	[ "$(mode_owner "$R/etc/chatmail/tls/key.pem")" = "600 root" ]
+	[ "$(mode_owner "$R/var/spool/postfix/opendkim")" = "750 opendkim" ]
+	grep -qx 'mail_domain = chat.test' "$R/etc/chatmail/chatmail.ini"
+	grep -qx "vmail_user = $TEST_USER" "$R/etc/chatmail/chatmail.ini"
+	run openssl x509 -in "$R/etc/chatmail/tls/cert.pem" -noout -ext subjectAltName
+	[[ "$output" == *"DNS:chat.test, DNS:mta-sts.chat.test"* ]]
+	grep -q "made the DKIM key $R/etc/dkimkeys/opendkim.private" "$R/setup.out"
+	# without systemd it says what to start rather than pretending it did
+	grep -q 'no systemd here (--root, or a container): do it yourself: .*reload postfix' "$R/setup.out"
+}
+
+@test "every installed config validates and names nothing outside the root" {
+	run postfix -c "$R/etc/postfix" check
+	[ "$status" -eq 0 ]
+	run doveconf -c "$R/etc/dovecot/dovecot.conf" -n
+	[ "$status" -eq 0 ]
+	run nginx -t -c "$R/etc/nginx/nginx.conf" -e /dev/null
+	[ "$status" -eq 0 ]
+	run opendkim -n -x "$R/etc/opendkim/opendkim.conf"
+	[ "$status" -eq 0 ]
+	run grep -rnE '^[^#]*([ =<:]|^)/(home|run|var/spool|var/lib|var/www|etc/chatmail|etc/dkimkeys)/' \
+		"$R/etc/postfix" "$R/etc/dovecot" "$R/etc/nginx" "$R/etc/opendkim" "$R/etc/systemd/system"
+	[ "$status" -eq 1 ] || { echo "$output"; false; }
+	grep -q "^smtpd_tls_cert_file = $R/etc/chatmail/tls/cert.pem$" "$R/etc/postfix/main.cf"
+	grep -q "^smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix$" "$R/etc/postfix/main.cf"
+}
+
+@test "systemd-analyze verifies the installed units, hardened, and the timer and newemail are enabled" {
+	units=$R/etc/systemd/system
+	run systemd-analyze verify "$units/chatmail-newemail.service" "$units/chatmail-expire.service" \
+		"$units/chatmail-expire.timer"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	# the OpenDKIM drop-in on Debian's unit
+	mkdir "$BATS_TEST_TMPDIR/units"
+	cp /lib/systemd/system/opendkim.service "$BATS_TEST_TMPDIR/units/"
+	cp -r "$units/opendkim.service.d" "$BATS_TEST_TMPDIR/units/"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/units/opendkim.service"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	for unit in chatmail-newemail.service chatmail-expire.service; do
+		run systemd-analyze security --offline=yes "$units/$unit"
+		level=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$output")
+		echo "$unit: exposure $level"
+		awk -v level="$level" 'BEGIN { exit !(level != "" && level < 3.0) }'
+	done
+	[ "$(readlink "$units/timers.target.wants/chatmail-expire.timer")" = /etc/systemd/system/chatmail-expire.timer ]
+	[ -L "$units/multi-user.target.wants/chatmail-newemail.service" ]
+	refute test -e "$units/multi-user.target.wants/chatmail-expire.service"
+}
+
+@test "an account from POST /new logs in over IMAPS and SMTPS of the installed relay" {
+	read -r A_ADDR A_PASS < <(new_account)
+	[[ "$A_ADDR" =~ ^[a-z0-9]{9}@chat\.test$ ]]
+	[ "$(inbox_count "$A_ADDR" "$A_PASS")" = 0 ]
+	run curl -sS --insecure --user "$A_ADDR:$A_PASS" "smtps://127.0.0.1:$SMTPS_PORT" -X NOOP
+	[ "$status" -eq 0 ]
+	[ -d "$R/home/vmail/mail/chat.test/$A_ADDR" ]
+}
+
+@test "an encrypted message arrives, signed with the key whose record chatmail-setup dns prints" {
+	read -r A_ADDR A_PASS < <(new_account)
+	read -r B_ADDR B_PASS < <(new_account)
+	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
+	send_smtps "$A_ADDR" "$A_PASS" "$A_ADDR" "$B_ADDR" "$M"
+	wait_inbox "$B_ADDR" "$B_PASS" 1
+	file=$(ls "$R/home/vmail/mail/chat.test/$B_ADDR"/new/* "$R/home/vmail/mail/chat.test/$B_ADDR"/cur/* 2>/dev/null | head -1)
+	grep -q '^Subject: \[\.\.\.\]' "$file"
+	# the DKIM record of the zone to publish, served from a file instead of DNS
+	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 >"$BATS_TEST_TMPDIR/zone"
+	key=$(sed -n 's/^opendkim\._domainkey\.chat\.test\. .* TXT   //p' "$BATS_TEST_TMPDIR/zone" |
+		sed -e 's/^"//' -e 's/"$//' -e 's/" "//g')
+	[[ "$key" == "v=DKIM1;k=rsa;p="* ]]
+	echo "opendkim._domainkey.chat.test $key" >"$BATS_TEST_TMPDIR/dns"
+	printf 'Mode v\nSyslog no\nTestDNSData file:%s\n' "$BATS_TEST_TMPDIR/dns" >"$BATS_TEST_TMPDIR/verify.conf"
+	grep -v '^Return-Path:\|^Delivered-To:' "$file" >"$BATS_TEST_TMPDIR/signed.eml"
+	run opendkim -x "$BATS_TEST_TMPDIR/verify.conf" -t "$BATS_TEST_TMPDIR/signed.eml"
+	[[ "$output" == *"verification (s=opendkim, d=chat.test"*"succeeded"* ]]
+}
+
+@test "an unencrypted message is refused with 523 by the installed relay" {
+	read -r A_ADDR A_PASS < <(new_account)
+	read -r B_ADDR B_PASS < <(new_account)
+	plain_message "$A_ADDR" "$B_ADDR" >"$M"
+	run send_smtps "$A_ADDR" "$A_PASS" "$A_ADDR" "$B_ADDR" "$M"
+	[ "$status" -ne 0 ]
+	grep -q "Rejected unencrypted mail from: $A_ADDR" "$R/var/log/chatmail/filtermail.log"
+	[ "$(inbox_count "$B_ADDR" "$B_PASS")" = 0 ]
+}
+
+@test "the pages and the MTA-STS policy are served with the installed certificate for the domain" {
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"dcaccount:https://chat.test/new"* ]]
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "mta-sts.chat.test:$HTTPS_PORT:127.0.0.1" "https://mta-sts.chat.test:$HTTPS_PORT/.well-known/mta-sts.txt"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"mx: chat.test"* ]]
+	# the id published for the policy is the one of the policy served
+	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 | grep -q '"v=STSv1; id='
+}
+
+@test "status shows each service, the last errors, and a service that is down" {
+	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	for service in postfix dovecot opendkim nginx chatmail-newemail; do
+		grep -qE "^$service +active$" <<<"$output" || { echo "$service: $output"; false; }
+	done
+	grep -qE '^chatmail-expire.timer +enabled$' <<<"$output"
+	# the unencrypted message of the test before, as Postfix logged its refusal
+	grep -q '^    .*523' <<<"$output"
+	nginx -c "$R/etc/nginx/nginx.conf" -e /dev/null -s stop
+	for ((i = 0; i < 50; i++)); do [ -s "$R/run/nginx.pid" ] || break; sleep 0.1; done
+	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	[ "$status" -eq 1 ]
+	grep -qE '^nginx +inactive$' <<<"$output"
+	nginx -c "$R/etc/nginx/nginx.conf" -e "$R/var/log/chatmail/nginx-error.log"
+}
+
+@test "a second run changes nothing and says so" {
+	touch "$BATS_TEST_TMPDIR/stamp"
+	run "$R/usr/local/bin/chatmail-setup" --root "$R"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "chatmail-setup: nothing changed: the relay chat.test is set up" ]
+	refute grep -q wrote <<<"$output"
+	[ -z "$(find "$R/etc" "$R/var/www" "$R/var/lib/chatmail-setup" -newer "$BATS_TEST_TMPDIR/stamp")" ]
+}
+
+@test "a changed chatmail.ini rewrites only what depends on it and names only those services" {
+	echo "max_mailbox_size = 2G" >>"$R/etc/chatmail/chatmail.ini"
+	run "$R/usr/local/bin/chatmail-setup" --root "$R"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"wrote $R/etc/dovecot/dovecot.conf"* ]]
+	[[ "$output" == *"wrote $R/var/www/chatmail/index.html"* ]]
+	refute grep -q "wrote $R/etc/postfix\|wrote $R/etc/nginx\|wrote $R/etc/opendkim" <<<"$output"
+	[[ "$output" == *"do it yourself: restart chatmail-newemail, reload dovecot"* ]]
+	grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
+}
+
+@test "setup refuses bad usage and another domain than chatmail.ini's" {
+	run "$R/usr/local/bin/chatmail-setup" --root "$R" --port-base x
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--port-base wants a number"* ]]
+	run "$R/usr/local/bin/chatmail-setup" --root "$R" --frobnicate
+	[ "$status" -eq 2 ]
+	run "$R/usr/local/bin/chatmail-setup" --root "$R" --domain other.test
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"is for chat.test, not other.test"* ]]
+	run "$R/usr/local/bin/chatmail-setup" --root "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--domain is needed for a first setup"* ]]
+}
+
+@test "a domain starting with _ gets a self-signed certificate; tls_external_cert_and_key the operator's own" {
+	local other
+	other=$(new_root)
+	"$R/usr/local/bin/chatmail-setup" --domain _chat.test --root "$other" --vmail-user $TEST_USER \
+		--port-base "$PORT_BASE" >/dev/null
+	run openssl x509 -in "$other/etc/chatmail/tls/cert.pem" -noout -ext subjectAltName
+	[[ "$output" == *"DNS:_chat.test"* ]]
+	# an operator's certificate: configs name its files, no certificate of ours is made
+	mkdir -p "$other/ext" "$other/etc/chatmail"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=ext.test -keyout "$other/ext/key.pem" \
+		-out "$other/ext/cert.pem" 2>/dev/null
+	rm -rf "$other/etc/chatmail/tls" "$other/etc/chatmail/chatmail.ini"
+	printf '[params]\nmail_domain = _chat.test\nvmail_user = %s\ntls_external_cert_and_key = %s %s\npassdb_path = %s\nmailboxes_dir = %s\nstate_dir = %s\n' \
+		$TEST_USER "$other/ext/cert.pem" "$other/ext/key.pem" "$other/home/vmail/passdb.sqlite" \
+		"$other/home/vmail/mail/_chat.test" "$other/var/lib/chatmail" >"$other/etc/chatmail/chatmail.ini"
+	run "$R/usr/local/bin/chatmail-setup" --root "$other"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"(TLS: external)"* ]]
+	grep -q "^smtpd_tls_cert_file = $other/ext/cert.pem$" "$other/etc/postfix/main.cf"
+	grep -q "^ssl_cert = <$other/ext/cert.pem$" "$other/etc/dovecot/dovecot.conf"
+	grep -q "ssl_certificate_key $other/ext/key.pem;" "$other/etc/nginx/nginx.conf"
+	refute test -e "$other/etc/chatmail/tls/cert.pem"
+	rm -rf "$other"
+}
