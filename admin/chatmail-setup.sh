@@ -143,8 +143,13 @@ load_setup_conf() {
 	return 0
 }
 
+# Tests stand in for systemctl and certbot (CHATMAIL_SETUP_SYSTEMCTL, CHATMAIL_SETUP_CERTBOT) to
+# see what a setup under systemd would run; a stand-in systemctl counts as a running systemd.
+SYSTEMCTL=${CHATMAIL_SETUP_SYSTEMCTL:-systemctl}
+CERTBOT=${CHATMAIL_SETUP_CERTBOT:-certbot}
+
 systemd_running() {
-	[ -z "$R" ] && [ -d /run/systemd/system ]
+	[ -n "${CHATMAIL_SETUP_SYSTEMCTL:-}" ] || { [ -z "$R" ] && [ -d /run/systemd/system ]; }
 }
 
 is_ipv4() {
@@ -552,6 +557,16 @@ our_units() {
 	done | sort
 }
 
+# systemctl on the unit files: below --root (or with no systemd running) it works on the files
+# alone, and tells no manager.
+systemctl_files() {
+	if systemd_running; then
+		"$SYSTEMCTL" "$@"
+	else
+		"$SYSTEMCTL" --root="${R:-/}" "$@"
+	fi
+}
+
 enable_units() {
 	local units=() unit
 	mapfile -t units < <(our_units)
@@ -559,10 +574,10 @@ enable_units() {
 		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service)
 		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
 	fi
-	command -v systemctl >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
+	command -v "$SYSTEMCTL" >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
 	for unit in "${units[@]}"; do
-		[ "$(systemctl --root="${R:-/}" is-enabled "$unit" 2>/dev/null)" = enabled ] && continue
-		systemctl --root="${R:-/}" --quiet enable "$unit" 2>/dev/null || die "cannot enable $unit"
+		[ "$(systemctl_files is-enabled "$unit" 2>/dev/null)" = enabled ] && continue
+		systemctl_files --quiet enable "$unit" || die "cannot enable $unit"
 		say "enabled $unit"
 		CHANGED+=("enabled $unit")
 		add_unique RESTART "${unit%.service}"
@@ -583,16 +598,16 @@ apply_changes() {
 		RELOAD=() RESTART=()
 		return 0
 	fi
-	[[ " ${RESTART[*]} " == *" daemon-reload "* ]] && systemctl daemon-reload
+	[[ " ${RESTART[*]} " == *" daemon-reload "* ]] && "$SYSTEMCTL" daemon-reload
 	for service in "${RESTART[@]}"; do
 		[ "$service" = daemon-reload ] && continue
 		say "restarting $service"
-		systemctl restart "$service" || warn "$service did not restart: chatmail-setup status"
+		"$SYSTEMCTL" restart "$service" || warn "$service did not restart: chatmail-setup status"
 	done
 	for service in "${RELOAD[@]}"; do
 		[[ " ${RESTART[*]} " == *" $service "* ]] && continue
 		say "reloading $service"
-		systemctl reload-or-restart "$service" || warn "$service did not reload: chatmail-setup status"
+		"$SYSTEMCTL" reload-or-restart "$service" || warn "$service did not reload: chatmail-setup status"
 	done
 	RELOAD=() RESTART=()
 }
@@ -610,7 +625,7 @@ obtain_certificate() {
 		local contact=(--register-unsafely-without-email)
 		[ -n "$ACME_EMAIL" ] && contact=(--email "$ACME_EMAIL")
 		say "requesting a certificate for $MAIL_DOMAIN and mta-sts.$MAIL_DOMAIN from Let's Encrypt"
-		certbot certonly --non-interactive --agree-tos "${contact[@]}" --webroot -w "$WWW" \
+		"$CERTBOT" certonly --non-interactive --agree-tos "${contact[@]}" --webroot -w "$WWW" \
 			--cert-name "$MAIL_DOMAIN" -d "$MAIL_DOMAIN" -d "mta-sts.$MAIL_DOMAIN" >/dev/null || {
 			warn "no certificate yet: publish the DNS records (chatmail-setup dns), then run chatmail-setup again"
 			return 0
@@ -894,7 +909,7 @@ cmd_status() {
 	local service state down=0 line
 	for service in $STATUS_SERVICES; do
 		if systemd_running; then
-			state=$(systemctl is-active "$service" 2>/dev/null || true)
+			state=$("$SYSTEMCTL" is-active "$service" 2>/dev/null || true)
 		else
 			state=$(service_state_by_hand "$service")
 		fi
@@ -909,7 +924,7 @@ cmd_status() {
 	for service in chatmail-expire.timer certbot.timer; do
 		# below --root only our own units are there
 		[ -z "$R" ] || [ -f "$UNIT_DIR/$service" ] || continue
-		state=$(systemctl --root="${R:-/}" is-enabled "$service" 2>/dev/null || true)
+		state=$(systemctl_files is-enabled "$service" 2>/dev/null || true)
 		printf '%-26s %s\n' "$service" "${state:-not installed}"
 	done
 	if ! systemd_running && [ -z "$LOG_DIR" ]; then

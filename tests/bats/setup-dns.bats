@@ -57,7 +57,7 @@ zone_args() {
 	echo --root "$Z/root" --ipv4 192.0.2.10 --ipv6 2001:db8::10 --resolver "127.0.0.1:$DNS_PORT"
 }
 
-@test "dns prints the zone of the golden file: A/AAAA, MX, SPF, DMARC, DKIM, MTA-STS, TLSRPT, SRV, CAA" {
+@test "setup dns: dns prints the zone of the golden file: A/AAAA, MX, SPF, DMARC, DKIM, MTA-STS, TLSRPT, SRV, CAA" {
 	run "$BIN/chatmail-setup" dns --root "$Z/root" --domain chat.example.org --ipv4 192.0.2.10 \
 		--ipv6 2001:db8::10
 	[ "$status" -eq 0 ]
@@ -69,7 +69,7 @@ zone_args() {
 	grep -q '^chat\.example\.org\. .* CAA   128 issue "letsencrypt\.org"$' <<<"$output"
 }
 
-@test "dns without a DKIM key says where its record will come from, and touches nothing" {
+@test "setup dns: dns without a DKIM key says where its record will come from, and touches nothing" {
 	mkdir "$BATS_TEST_TMPDIR/empty"
 	touch "$BATS_TEST_TMPDIR/stamp"
 	run "$BIN/chatmail-setup" dns --root "$BATS_TEST_TMPDIR/empty" --domain chat.example.org \
@@ -83,7 +83,7 @@ zone_args() {
 	[ -z "$(find "$BATS_TEST_TMPDIR/empty" -mindepth 1)" ]
 }
 
-@test "dns refuses an IP-only relay and a missing domain" {
+@test "setup dns: dns refuses an IP-only relay and a missing domain" {
 	run "$BIN/chatmail-setup" dns --root "$Z/root" --domain 192.0.2.10
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"IP-only relay: it has no DNS records"* ]]
@@ -92,14 +92,14 @@ zone_args() {
 	[[ "$output" == *"--domain is needed"* ]]
 }
 
-@test "check finds every record of a zone published right, beside a foreign TXT record" {
+@test "setup dns: check finds every record of a zone published right, beside a foreign TXT record" {
 	# shellcheck disable=SC2046
 	run "$BIN/chatmail-setup" check --domain good.example $(zone_args)
 	[ "$status" -eq 0 ]
 	[ "$output" = "chatmail-setup: 15 right, 0 missing, 0 wrong" ]
 }
 
-@test "check reports exactly the one wrong record" {
+@test "setup dns: check reports exactly the one wrong record" {
 	# shellcheck disable=SC2046
 	run "$BIN/chatmail-setup" check --domain bad.example $(zone_args)
 	[ "$status" -eq 1 ]
@@ -108,7 +108,7 @@ zone_args() {
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "check reports a record that is not published as missing" {
+@test "setup dns: check reports a record that is not published as missing" {
 	# shellcheck disable=SC2046
 	run "$BIN/chatmail-setup" check --domain missing.example $(zone_args)
 	[ "$status" -eq 1 ]
@@ -117,7 +117,7 @@ zone_args() {
 	[ "${#lines[@]}" -eq 2 ]
 }
 
-@test "check names a resolver it cannot reach" {
+@test "setup dns: check names a resolver it cannot reach" {
 	run "$BIN/chatmail-setup" check --domain good.example --root "$Z/root" --ipv4 192.0.2.10 \
 		--resolver "127.0.0.1:$(free_port)"
 	[ "$status" -eq 1 ]

@@ -40,7 +40,7 @@ mode_owner() {
 	stat -c '%a %U' "$1"
 }
 
-@test "make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
+@test "setup: make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
 	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup; do
 		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
 		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
@@ -60,7 +60,7 @@ mode_owner() {
 	[[ "$output" == *'_mta-sts.chat.example.org.           3600 IN TXT   "v=STSv1; id='* ]]
 }
 
-@test "setup makes the vmail user, closed directories, chatmail.ini, the DKIM key and a certificate" {
+@test "setup: setup makes the vmail user, closed directories, chatmail.ini, the DKIM key and a certificate" {
 	id -u $TEST_USER
 	[ "$(mode_owner "$R/home/vmail")" = "700 $TEST_USER" ]
 	[ "$(mode_owner "$R/home/vmail/mail/chat.test")" = "700 $TEST_USER" ]
@@ -78,7 +78,7 @@ mode_owner() {
 	grep -q 'no systemd here (--root, or a container): do it yourself: .*reload postfix' "$R/setup.out"
 }
 
-@test "every installed config validates and names nothing outside the root" {
+@test "setup: every installed config validates and names nothing outside the root" {
 	run postfix -c "$R/etc/postfix" check
 	[ "$status" -eq 0 ]
 	run doveconf -c "$R/etc/dovecot/dovecot.conf" -n
@@ -94,7 +94,7 @@ mode_owner() {
 	grep -q "^smtp_tls_policy_maps = socketmap:inet:127.0.0.1:8461:postfix$" "$R/etc/postfix/main.cf"
 }
 
-@test "systemd-analyze verifies the installed units, hardened, and the timer and newemail are enabled" {
+@test "setup: systemd-analyze verifies the installed units, hardened, and the timer and newemail are enabled" {
 	units=$R/etc/systemd/system
 	run systemd-analyze verify "$units/chatmail-newemail.service" "$units/chatmail-expire.service" \
 		"$units/chatmail-expire.timer"
@@ -116,7 +116,7 @@ mode_owner() {
 	refute test -e "$units/multi-user.target.wants/chatmail-expire.service"
 }
 
-@test "an account from POST /new logs in over IMAPS and SMTPS of the installed relay" {
+@test "setup: an account from POST /new logs in over IMAPS and SMTPS of the installed relay" {
 	read -r A_ADDR A_PASS < <(new_account)
 	[[ "$A_ADDR" =~ ^[a-z0-9]{9}@chat\.test$ ]]
 	[ "$(inbox_count "$A_ADDR" "$A_PASS")" = 0 ]
@@ -125,7 +125,7 @@ mode_owner() {
 	[ -d "$R/home/vmail/mail/chat.test/$A_ADDR" ]
 }
 
-@test "an encrypted message arrives, signed with the key whose record chatmail-setup dns prints" {
+@test "setup: an encrypted message arrives, signed with the key whose record chatmail-setup dns prints" {
 	read -r A_ADDR A_PASS < <(new_account)
 	read -r B_ADDR B_PASS < <(new_account)
 	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
@@ -145,7 +145,7 @@ mode_owner() {
 	[[ "$output" == *"verification (s=opendkim, d=chat.test"*"succeeded"* ]]
 }
 
-@test "an unencrypted message is refused with 523 by the installed relay" {
+@test "setup: an unencrypted message is refused with 523 by the installed relay" {
 	read -r A_ADDR A_PASS < <(new_account)
 	read -r B_ADDR B_PASS < <(new_account)
 	plain_message "$A_ADDR" "$B_ADDR" >"$M"
@@ -155,7 +155,7 @@ mode_owner() {
 	[ "$(inbox_count "$B_ADDR" "$B_PASS")" = 0 ]
 }
 
-@test "the pages and the MTA-STS policy are served with the installed certificate for the domain" {
+@test "setup: the pages and the MTA-STS policy are served with the installed certificate for the domain" {
 	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
 		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/"
 	[ "$status" -eq 0 ]
@@ -168,7 +168,7 @@ mode_owner() {
 	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 | grep -q '"v=STSv1; id='
 }
 
-@test "status shows each service, the last errors, and a service that is down" {
+@test "setup: status shows each service, the last errors, and a service that is down" {
 	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	for service in postfix dovecot opendkim nginx chatmail-newemail; do
@@ -185,7 +185,7 @@ mode_owner() {
 	nginx -c "$R/etc/nginx/nginx.conf" -e "$R/var/log/chatmail/nginx-error.log"
 }
 
-@test "a second run changes nothing and says so" {
+@test "setup: a second run changes nothing and says so" {
 	touch "$BATS_TEST_TMPDIR/stamp"
 	run "$R/usr/local/bin/chatmail-setup" --root "$R"
 	[ "$status" -eq 0 ]
@@ -194,7 +194,7 @@ mode_owner() {
 	[ -z "$(find "$R/etc" "$R/var/www" "$R/var/lib/chatmail-setup" -newer "$BATS_TEST_TMPDIR/stamp")" ]
 }
 
-@test "a changed chatmail.ini rewrites only what depends on it and names only those services" {
+@test "setup: a changed chatmail.ini rewrites only what depends on it and names only those services" {
 	echo "max_mailbox_size = 2G" >>"$R/etc/chatmail/chatmail.ini"
 	run "$R/usr/local/bin/chatmail-setup" --root "$R"
 	[ "$status" -eq 0 ]
@@ -205,7 +205,7 @@ mode_owner() {
 	grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
 }
 
-@test "setup refuses bad usage and another domain than chatmail.ini's" {
+@test "setup: setup refuses bad usage and another domain than chatmail.ini's" {
 	run "$R/usr/local/bin/chatmail-setup" --root "$R" --port-base x
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--port-base wants a number"* ]]
@@ -219,7 +219,7 @@ mode_owner() {
 	[[ "$output" == *"--domain is needed for a first setup"* ]]
 }
 
-@test "a domain starting with _ gets a self-signed certificate; tls_external_cert_and_key the operator's own" {
+@test "setup: a domain starting with _ gets a self-signed certificate; tls_external_cert_and_key the operator's own" {
 	local other
 	other=$(new_root)
 	"$R/usr/local/bin/chatmail-setup" --domain _chat.test --root "$other" --vmail-user $TEST_USER \
@@ -241,5 +241,63 @@ mode_owner() {
 	grep -q "^ssl_cert = <$other/ext/cert.pem$" "$other/etc/dovecot/dovecot.conf"
 	grep -q "ssl_certificate_key $other/ext/key.pem;" "$other/etc/nginx/nginx.conf"
 	refute test -e "$other/etc/chatmail/tls/cert.pem"
+	rm -rf "$other"
+}
+
+@test "setup: under systemd it restarts and reloads only what changed, and takes Let's Encrypt's certificate" {
+	local other
+	other=$(new_root)
+	# stand-ins that record what a setup under systemd runs
+	export CALLS=$other/calls ENABLED=$other/enabled LE=$other/etc/letsencrypt
+	touch "$ENABLED"
+	cat >"$other/systemctl" <<'FAKE'
+#!/bin/bash
+echo "systemctl $*" >>"$CALLS"
+case "$1" in
+is-enabled) grep -qx "$2" "$ENABLED" && echo enabled || { echo disabled; exit 1; } ;;
+--quiet) echo "$3" >>"$ENABLED" ;;
+esac
+exit 0
+FAKE
+	cat >"$other/certbot" <<'FAKE'
+#!/bin/bash
+echo "certbot $*" >>"$CALLS"
+while [ "$1" != --cert-name ]; do shift; done
+mkdir -p "$LE/live/$2"
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=$2" -keyout "$LE/live/$2/privkey.pem" \
+	-out "$LE/live/$2/fullchain.pem" 2>/dev/null
+FAKE
+	chmod 755 "$other/systemctl" "$other/certbot"
+	export CHATMAIL_SETUP_SYSTEMCTL=$other/systemctl CHATMAIL_SETUP_CERTBOT=$other/certbot
+	setup=$R/usr/local/bin/chatmail-setup
+
+	run "$setup" --domain chat.test --root "$other" --vmail-user $TEST_USER --port-base "$PORT_BASE"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	for call in "systemctl daemon-reload" "systemctl --quiet enable chatmail-newemail.service" \
+		"systemctl --quiet enable chatmail-expire.timer" "systemctl --quiet enable certbot.timer" \
+		"systemctl restart chatmail-newemail" "systemctl restart opendkim" \
+		"systemctl reload-or-restart postfix" "systemctl reload-or-restart dovecot" \
+		"systemctl reload-or-restart nginx" \
+		"certbot certonly --non-interactive --agree-tos --register-unsafely-without-email --webroot -w $other/var/www/chatmail --cert-name chat.test -d chat.test -d mta-sts.chat.test"; do
+		grep -qxF "$call" "$CALLS" || { echo "not run: $call"; cat "$CALLS"; false; }
+	done
+	[ "$(readlink "$other/etc/chatmail/tls/cert.pem")" = "$LE/live/chat.test/fullchain.pem" ]
+	[ "$(readlink "$other/etc/chatmail/tls/key.pem")" = "$LE/live/chat.test/privkey.pem" ]
+	grep -q '^systemctl reload postfix dovecot nginx$' "$LE/renewal-hooks/deploy/chatmail"
+
+	# again: nothing is restarted, reloaded or requested
+	: >"$CALLS"
+	run "$setup" --root "$other"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"nothing changed"* ]]
+	refute grep -v '^systemctl is-enabled ' "$CALLS"
+
+	# a changed chatmail.ini: Dovecot's quota and newemail, nothing else
+	: >"$CALLS"
+	echo "max_mailbox_size = 2G" >>"$other/etc/chatmail/chatmail.ini"
+	run "$setup" --root "$other"
+	[ "$status" -eq 0 ]
+	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
+systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"
 }
