@@ -136,10 +136,7 @@ static int load_config(struct config *config)
 	struct config_error error;
 	if (config_load(config, &error) == 0)
 		return 0;
-	if (error.key[0] != '\0')
-		log_error("%s:%u: %s %s", config_path(), error.line, error.key, error.message);
-	else
-		log_error("%s", error.message);
+	config_log_error(&error);
 	return -1;
 }
 

@@ -153,11 +153,7 @@ int main(int argc, char **argv)
 	if (read_request(&request) != 0)
 		return is_lookup ? EXIT_USER_UNKNOWN : EXIT_AUTH_FAILED;
 	if (config_load(&config, &error) != 0) {
-		if (error.key[0] != '\0')
-			log_error("%s:%u: %s %s", config_path(), error.line, error.key,
-				  error.message);
-		else
-			log_error("%s", error.message);
+		config_log_error(&error);
 		return EXIT_TEMPFAIL;
 	}
 	struct accounts *accounts = accounts_open(config.passdb_path);

@@ -224,8 +224,7 @@ static int serve_fastcgi(struct app *app)
 	struct sigaction stop = {.sa_handler = on_stop};
 
 	if (!app->config_ok) {
-		log_error("%s: %s%s%s", config_path(), app->config_error.key,
-			  app->config_error.key[0] != '\0' ? " " : "", app->config_error.message);
+		config_log_error(&app->config_error);
 		return EXIT_TEMPFAIL;
 	}
 	/* No SA_RESTART: a stop signal ends the wait in accept(), not a request under way. */

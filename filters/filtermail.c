@@ -315,8 +315,7 @@ int main(int argc, char **argv)
 	}
 	session.direction = strcmp(argv[1], "outgoing") == 0 ? OUTGOING : INCOMING;
 	if (config_load(&session.config, &error) != 0) {
-		log_error("%s: %s%s%s", config_path(), error.key, error.key[0] != '\0' ? " " : "",
-			  error.message);
+		config_log_error(&error);
 		static const char reply[] = "421 4.3.0 Error: filter not configured\r\n";
 		ssize_t n = write(STDOUT_FILENO, reply, sizeof reply - 1);
 		(void)n;

@@ -335,6 +335,16 @@ int config_load(struct config *config, struct config_error *error)
 	return config_parse(config, text, len, error, warn_unknown, (void *)path);
 }
 
+void config_log_error(const struct config_error *error)
+{
+	if (error->key[0] != '\0')
+		log_error("%s:%u: %s %s", config_path(), error->line, error->key, error->message);
+	else if (error->line != 0)
+		log_error("%s:%u: %s", config_path(), error->line, error->message);
+	else
+		log_error("%s", error->message);
+}
+
 bool config_list_contains(const char *list, const char *word, size_t word_len)
 {
 	const char *p = list;

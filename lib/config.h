@@ -74,6 +74,9 @@ const char *config_path(void);
  * Returns 0, or -1 with error set (an unreadable file names the path). */
 int config_load(struct config *config, struct config_error *error);
 
+/* Logs why config_load failed, one line naming the file, line and key. */
+void config_log_error(const struct config_error *error);
+
 /* Parses "123", "500K", "500M", "1G" (powers of 1024). Returns 0 or -1. */
 int config_parse_size(const char *text, uint64_t *size);
 
