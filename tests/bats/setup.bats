@@ -226,6 +226,13 @@ mode_owner() {
 		--port-base "$PORT_BASE" >/dev/null
 	run openssl x509 -in "$other/etc/chatmail/tls/cert.pem" -noout -ext subjectAltName
 	[[ "$output" == *"DNS:_chat.test"* ]]
+	# without --log-dir and --listen, as in production: syslog, every address
+	grep -qx 'log_path = syslog' "$other/etc/dovecot/dovecot.conf"
+	grep -qx 'maillog_file = ' "$other/etc/postfix/main.cf"
+	grep -qx 'inet_interfaces = all' "$other/etc/postfix/main.cf"
+	postfix -c "$other/etc/postfix" check
+	doveconf -c "$other/etc/dovecot/dovecot.conf" -n >/dev/null
+	nginx -t -q -c "$other/etc/nginx/nginx.conf" -e /dev/null
 	# an operator's certificate: configs name its files, no certificate of ours is made
 	mkdir -p "$other/ext" "$other/etc/chatmail"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=ext.test -keyout "$other/ext/key.pem" \
