@@ -54,3 +54,13 @@ refute() {
 		return 1
 	fi
 }
+
+# open_path_to DIR: the test's dirs are root's; the daemons' users (postfix, dovecot, the mail
+# user nobody) must reach what lies below DIR.
+open_path_to() {
+	local dir=$1
+	while [ "$dir" != / ]; do
+		chmod a+x "$dir"
+		dir=$(dirname "$dir")
+	done
+}

@@ -3,15 +3,6 @@
 # database. Call relay_dir first. Sets DOVECOT_CONF, IMAPS_PORT and PASSDB.
 # shellcheck shell=bash
 
-# The test's dirs are root's; the mail user (nobody) must reach its maildirs below them.
-open_path_to() {
-	local dir=$1
-	while [ "$dir" != / ]; do
-		chmod a+x "$dir"
-		dir=$(dirname "$dir")
-	done
-}
-
 dovecot_start() {
 	local d="$T/dovecot"
 	mkdir -p "$d/run" "$d/state"

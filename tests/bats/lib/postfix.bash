@@ -6,15 +6,6 @@
 # SMTP_PORT and SINK_PORT.
 # shellcheck shell=bash
 
-# Everyone (postfix, dovecot, the mail user nobody) must reach the test's files.
-pf_open_path() {
-	local dir=$1
-	while [ "$dir" != / ]; do
-		chmod a+x "$dir"
-		dir=$(dirname "$dir")
-	done
-}
-
 pf_ini() {
 	cat >"$PF/chatmail.ini" <<EOF
 [params]
@@ -119,7 +110,7 @@ EOF
 
 postfix_start() {
 	PF=$BATS_FILE_TMPDIR
-	pf_open_path "$PF"
+	open_path_to "$PF"
 	local ports=() port
 	while [ ${#ports[@]} -lt 8 ]; do
 		port=$(listen_port)
