@@ -15,8 +15,10 @@ teardown_file() {
 }
 
 setup() {
-	read -r A_ADDR A_PASS < <(new_account)
-	read -r B_ADDR B_PASS < <(new_account)
+	account=$(new_account)
+	read -r A_ADDR A_PASS <<<"$account"
+	account=$(new_account)
+	read -r B_ADDR B_PASS <<<"$account"
 	M=$BATS_TEST_TMPDIR/message.eml
 }
 

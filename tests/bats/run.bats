@@ -62,7 +62,8 @@ system_state() {
 	AUTH_VSZ_LIMIT=0 "$ROOT/scripts/relay" start
 	run "$ROOT/scripts/relay" status
 	[ "$(grep -c running <<<"$output")" -eq 5 ]
-	read -r addr password < <(new_account)
+	account=$(new_account)
+	read -r addr password <<<"$account"
 	[ "$(inbox_count "$addr" "$password")" = 0 ]
 	"$ROOT/scripts/relay" stop
 	run "$ROOT/scripts/relay" status

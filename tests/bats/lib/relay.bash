@@ -37,10 +37,17 @@ relay_stop() {
 	rm -rf "$RUN_DIR"
 }
 
-# new_account: prints "address password" of a fresh account made by POST /new.
+# new_account: prints "address password" of a fresh account made by POST /new, or fails
+# saying what the relay answered.
 new_account() {
-	curl -sS --insecure --max-time 20 -X POST "https://127.0.0.1:$HTTPS_PORT/new" |
-		jq -r '.email + " " + .password'
+	local answer
+	answer=$(curl -sS --insecure --max-time 20 -w '\n%{http_code}' -X POST \
+		"https://127.0.0.1:$HTTPS_PORT/new")
+	if [ "${answer##*$'\n'}" != 200 ]; then
+		echo "POST /new answered: $answer" >&2
+		return 1
+	fi
+	jq -r '.email + " " + .password' <<<"${answer%$'\n'*}"
 }
 
 # message FROM TO [FILE]: an encrypted message (the corpus' Delta Chat style one) from FROM to TO.
