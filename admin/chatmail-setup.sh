@@ -788,6 +788,7 @@ cmd_dns() {
 # One record's data as dig +short prints it, lower-cased names and TXT strings joined.
 normalize() { # normalize TYPE DATA
 	case "$1" in
+	A | AAAA) [[ "$2" == *. ]] || echo "$2" ;; # a CNAME on the way (mta-sts. often is one)
 	TXT) sed -e 's/^"//' -e 's/"$//' -e 's/" "//g' <<<"$2" ;;
 	MX | SRV) tr '[:upper:]' '[:lower:]' <<<"$2" ;;
 	*) echo "$2" ;;
@@ -799,7 +800,8 @@ txt_tag() {
 	sed -n 's/^\(v=[A-Za-z0-9]*\).*/\1/p' <<<"$1"
 }
 
-dig_records() { # dig_records NAME TYPE
+# dig_records NAME TYPE: the answer in DIG_OUT (not printed, so that a failure stops this shell).
+dig_records() {
 	local server=() host=$RESOLVER port=53
 	case "$RESOLVER" in
 	"") ;;
@@ -812,7 +814,7 @@ dig_records() { # dig_records NAME TYPE
 	if ! out=$(dig +short +time=3 +tries=2 "${server[@]}" "$1" "$2" 2>&1) || [[ "$out" == *";; "* ]]; then
 		die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $(tail -1 <<<"$out" | sed 's/^;; //')"
 	fi
-	echo "$out"
+	DIG_OUT=$out
 }
 
 cmd_check() {
@@ -830,7 +832,8 @@ cmd_check() {
 	while read -r name type; do
 		local want found got line tag
 		want=$(printf '%s' "${expected[$name $type]}" | sort)
-		found=$(dig_records "$name" "$type" | while IFS= read -r line; do normalize "$type" "$line"; done | sort)
+		dig_records "$name" "$type"
+		found=$(while IFS= read -r line; do normalize "$type" "$line"; done <<<"$DIG_OUT" | sort)
 		if [ "$type" = TXT ]; then
 			tag=$(txt_tag "$want")
 			found=$(grep -E "^$tag( |;|$)" <<<"$found" || true)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # chatmail-setup dns: the zone to publish, against a golden file; chatmail-setup check: what a
 # resolver answers compared with it, against unbound on loopback serving test zones as the
-# authority: one published right (beside a foreign TXT record), one with a wrong MX, one without
-# its DKIM record.
+# authority: one published right (mta-sts. as a CNAME, a foreign TXT record beside SPF), one
+# with a wrong MX, one without its DKIM record.
 
 load lib/common
 
@@ -21,6 +21,9 @@ setup_file() {
 				--ipv6 2001:db8::10
 		} >"$Z/$domain.zone"
 	done
+	# published as the reference relay does it: mta-sts. as a CNAME, another TXT beside SPF
+	sed -i '/^mta-sts\.good\.example\. .* IN A/d' "$Z/good.example.zone"
+	echo 'mta-sts IN CNAME good.example.' >>"$Z/good.example.zone"
 	echo '@ IN TXT "google-site-verification=abc"' >>"$Z/good.example.zone"
 	sed -i 's/MX    10 bad\.example\./MX    10 mx.elsewhere.example./' "$Z/bad.example.zone"
 	sed -i '/^opendkim\._domainkey/d' "$Z/missing.example.zone"
@@ -92,7 +95,7 @@ zone_args() {
 	[[ "$output" == *"--domain is needed"* ]]
 }
 
-@test "setup dns: check finds every record of a zone published right, beside a foreign TXT record" {
+@test "setup dns: check finds every record of a zone published right, through a CNAME and beside a foreign TXT record" {
 	# shellcheck disable=SC2046
 	run "$BIN/chatmail-setup" check --domain good.example $(zone_args)
 	[ "$status" -eq 0 ]
