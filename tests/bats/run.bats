@@ -70,3 +70,18 @@ system_state() {
 	[ "$(grep -c stopped <<<"$output")" -eq 5 ]
 	[ "$(system_state)" = "$before" ]
 }
+
+@test "tls_external_cert_and_key serves the operator's certificate on HTTPS, IMAPS and SMTPS" {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=operator-cert.test \
+		-keyout "$BATS_TEST_TMPDIR/key.pem" -out "$BATS_TEST_TMPDIR/cert.pem" 2>/dev/null
+	chmod 644 "$BATS_TEST_TMPDIR/key.pem"
+	open_path_to "$BATS_TEST_TMPDIR"
+	export INI_EXTRA="tls_external_cert_and_key = $BATS_TEST_TMPDIR/cert.pem $BATS_TEST_TMPDIR/key.pem"
+	relay_start chat.test
+	for port in "$HTTPS_PORT" "$IMAPS_PORT" "$SMTPS_PORT"; do
+		subject=$(openssl s_client -connect "127.0.0.1:$port" </dev/null 2>/dev/null |
+			openssl x509 -noout -subject)
+		[[ "$subject" == *operator-cert.test* ]] || { echo "port $port: $subject"; false; }
+	done
+	[ ! -e "$RUN_DIR/tls/cert.pem" ]
+}
