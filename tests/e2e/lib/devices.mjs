@@ -1,0 +1,152 @@
+// The test's Delta Chat devices, kept below E2E_DIR/<name>/ between runs of the driver: each is
+// one deltachat-rpc-server with one account, made from the relay's QR code on first use.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import { Client, until } from "./client.mjs";
+
+export const STATE = {
+  IN_FRESH: 10,
+  IN_NOTICED: 13,
+  IN_SEEN: 16,
+  OUT_PENDING: 20,
+  OUT_FAILED: 24,
+  OUT_DELIVERED: 26,
+  OUT_MDN_RCVD: 28,
+};
+
+function env(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: the driver needs the relay's ports`);
+  return value;
+}
+
+// POST /new on the relay, as Delta Chat does for a dcaccount: QR code: {email, password, ...}.
+export function postNew() {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: env("HTTPS_PORT"),
+        path: "/new",
+        method: "POST",
+        rejectUnauthorized: false, // the local relay's certificate is self-signed
+        timeout: 20000,
+      },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk) => (body += chunk));
+        res.on("end", () => {
+          if (res.statusCode !== 200) reject(new Error(`POST /new: ${res.statusCode} ${body}`));
+          else resolve(JSON.parse(body));
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("POST /new timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+// The relay's dclogin: URL plus what a relay on test ports needs: its IMAPS and SMTPS ports.
+export function loginQr(answer) {
+  if (!answer.dclogin_url) throw new Error(`POST /new gave no dclogin_url: ${JSON.stringify(answer)}`);
+  const ports = `&ip=${env("IMAPS_PORT")}&is=ssl&sp=${env("SMTPS_PORT")}&ss=ssl`;
+  return process.env.IMAPS_PORT === "993" ? answer.dclogin_url : answer.dclogin_url + ports;
+}
+
+export class Device {
+  constructor(name) {
+    this.name = name;
+    this.dir = join(env("E2E_DIR"), name);
+    this.client = new Client(this.dir, name);
+    this.rpc = this.client.rpc;
+  }
+
+  // Starts the device; a device never configured before gets a new account on the relay.
+  static async open(name) {
+    const device = new Device(name);
+    device.id = await device.client.account();
+    if (!(await device.rpc.isConfigured(device.id))) {
+      const answer = await postNew();
+      await device.configure(loginQr(answer));
+      writeFileSync(join(device.dir, "account.json"), JSON.stringify(answer));
+    }
+    device.addr = await device.rpc.getConfig(device.id, "configured_addr");
+    await device.rpc.startIo(device.id);
+    return device;
+  }
+
+  static known(name) {
+    return existsSync(join(env("E2E_DIR"), name, "account.json"));
+  }
+
+  async configure(qr) {
+    const qrKind = (await this.rpc.checkQr(this.id, qr)).kind;
+    await this.rpc.setConfig(this.id, "displayname", this.name);
+    await this.rpc.addTransportFromQr(this.id, qr);
+    return qrKind;
+  }
+
+  mark() {
+    return this.client.mark();
+  }
+
+  waitEvent(match, ms, what, from) {
+    return this.client.waitEvent(match, ms, `${this.name}: ${what}`, from);
+  }
+
+  // The contact id this device has for another device, as Secure-Join gave it. (Looking a
+  // contact up by address may find the address-contact of an unencrypted message instead.)
+  contactOf(otherName) {
+    return this.contacts()[otherName] ?? null;
+  }
+
+  remember(otherName, contactId) {
+    const contacts = { ...this.contacts(), [otherName]: contactId };
+    writeFileSync(join(this.dir, "contacts.json"), JSON.stringify(contacts));
+  }
+
+  contacts() {
+    const path = join(this.dir, "contacts.json");
+    return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
+  }
+
+  // Waits until an incoming message (an IncomingMsg event from event position `from` on) matches;
+  // returns that message.
+  async waitIncoming(match, ms, what, from = 0) {
+    const deadline = Date.now() + ms;
+    let index = from;
+    for (;;) {
+      for (; index < this.client.events.length; index++) {
+        const event = this.client.events[index];
+        if (event.kind !== "IncomingMsg" || event.accountId !== this.id) continue;
+        const message = await this.rpc.getMessage(this.id, event.msgId);
+        if (match(message)) return message;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name}: timed out after ${ms} ms waiting for ${what}`);
+      await this.client
+        .waitEvent((e) => e.kind === "IncomingMsg", left, what, index)
+        .catch(() => {});
+    }
+  }
+
+  async waitDelivered(msgId, ms) {
+    return until(
+      async () => {
+        const message = await this.rpc.getMessage(this.id, msgId);
+        if (message.state === STATE.OUT_FAILED) {
+          throw new Error(`${this.name}: message ${msgId} failed: ${message.error}`);
+        }
+        return message.state >= STATE.OUT_DELIVERED && message;
+      },
+      ms,
+      `${this.name}: message ${msgId} delivered`,
+    );
+  }
+
+  async stop() {
+    await this.client.stop();
+  }
+}
