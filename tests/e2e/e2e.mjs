@@ -17,7 +17,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { until } from "./lib/client.mjs";
-import { Device, STATE, loginQr, postNew } from "./lib/devices.mjs";
+import { Device, STATE, join, loginQr, postNew, verified } from "./lib/devices.mjs";
 
 const MESSAGE_MS = 60000; // a message between two devices on loopback takes well under a second
 const JOIN_MS = 60000;
@@ -71,46 +71,6 @@ async function scan(name, qr) {
   const d = await device(name);
   const result = await d.rpc.checkQr(d.id, qr);
   ok(`${name} reads it as ${result.kind}${result.domain ? ` for ${result.domain}` : ""}`);
-}
-
-async function verified(a, b) {
-  const id = a.contactOf(b.name);
-  return id !== null && (await a.rpc.getContact(a.id, id)).isVerified;
-}
-
-// join JOINER INVITER: the joiner scans the inviter's QR code; both must end up with a verified
-// contact and an encrypted chat. Returns both chats.
-async function join(joiner, inviter, classic = false) {
-  let qr = await inviter.rpc.getChatSecurejoinQrCode(inviter.id, null);
-  if (classic) {
-    check(qr.includes("&v=3"), `the invite QR code has no v=3: ${qr}`);
-    qr = qr.replace("&v=3", "");
-  }
-  const scanned = await joiner.rpc.checkQr(joiner.id, qr);
-  check(scanned.kind === "askVerifyContact", `the invite QR code reads as ${scanned.kind}`);
-  const joinerMark = joiner.mark();
-  const inviterMark = inviter.mark();
-  const joinerChat = await joiner.rpc.secureJoin(joiner.id, qr);
-  const joined = await joiner.waitEvent(
-    (e) => e.kind === "SecurejoinJoinerProgress" && e.progress === 1000,
-    JOIN_MS,
-    "Secure-Join to finish",
-    joinerMark,
-  );
-  const invited = await inviter.waitEvent(
-    (e) => e.kind === "SecurejoinInviterProgress" && e.progress === 1000,
-    JOIN_MS,
-    "Secure-Join to finish",
-    inviterMark,
-  );
-  joiner.remember(inviter.name, joined.contactId);
-  inviter.remember(joiner.name, invited.contactId);
-  // what the joiner's core logged sending: the protocol steps, e.g. vc-request-pubkey (v3)
-  const steps = joiner.client.events
-    .slice(joinerMark)
-    .map((e) => /Sending secure-join message "([a-z-]+)"/.exec(e.msg ?? "")?.[1])
-    .filter(Boolean);
-  return { joinerChat, inviterChat: invited.chatId, steps };
 }
 
 // With "classic" the joiner takes the QR code without its v=3: it then speaks the Secure-Join

@@ -2,8 +2,10 @@
 // one deltachat-rpc-server with one account, made from the relay's QR code on first use.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
-import { join } from "node:path";
+import { join as joinPath } from "node:path";
 import { Client, until } from "./client.mjs";
+
+const JOIN_MS = 60000;
 
 export const STATE = {
   IN_FRESH: 10,
@@ -58,7 +60,7 @@ export function loginQr(answer) {
 export class Device {
   constructor(name) {
     this.name = name;
-    this.dir = join(env("E2E_DIR"), name);
+    this.dir = joinPath(env("E2E_DIR"), name);
     this.client = new Client(this.dir, name);
     this.rpc = this.client.rpc;
   }
@@ -70,7 +72,7 @@ export class Device {
     if (!(await device.rpc.isConfigured(device.id))) {
       const answer = await postNew();
       await device.configure(loginQr(answer));
-      writeFileSync(join(device.dir, "account.json"), JSON.stringify(answer));
+      writeFileSync(joinPath(device.dir, "account.json"), JSON.stringify(answer));
     }
     device.addr = await device.rpc.getConfig(device.id, "configured_addr");
     await device.rpc.startIo(device.id);
@@ -78,7 +80,7 @@ export class Device {
   }
 
   static known(name) {
-    return existsSync(join(env("E2E_DIR"), name, "account.json"));
+    return existsSync(joinPath(env("E2E_DIR"), name, "account.json"));
   }
 
   async configure(qr) {
@@ -104,11 +106,11 @@ export class Device {
 
   remember(otherName, contactId) {
     const contacts = { ...this.contacts(), [otherName]: contactId };
-    writeFileSync(join(this.dir, "contacts.json"), JSON.stringify(contacts));
+    writeFileSync(joinPath(this.dir, "contacts.json"), JSON.stringify(contacts));
   }
 
   contacts() {
-    const path = join(this.dir, "contacts.json");
+    const path = joinPath(this.dir, "contacts.json");
     return existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : {};
   }
 
@@ -149,4 +151,45 @@ export class Device {
   async stop() {
     await this.client.stop();
   }
+}
+
+export async function verified(a, b) {
+  const id = a.contactOf(b.name);
+  return id !== null && (await a.rpc.getContact(a.id, id)).isVerified;
+}
+
+// join(joiner, inviter, classic): the joiner scans the inviter's QR code; both must end up with a
+// verified contact and an encrypted chat. Returns both chats and the protocol steps the joiner
+// sent. With classic the joiner takes the QR code without its v=3.
+export async function join(joiner, inviter, classic = false) {
+  let qr = await inviter.rpc.getChatSecurejoinQrCode(inviter.id, null);
+  if (classic) {
+    if (!qr.includes("&v=3")) throw new Error(`the invite QR code has no v=3: ${qr}`);
+    qr = qr.replace("&v=3", "");
+  }
+  const scanned = await joiner.rpc.checkQr(joiner.id, qr);
+  if (scanned.kind !== "askVerifyContact") throw new Error(`the invite QR code reads as ${scanned.kind}`);
+  const joinerMark = joiner.mark();
+  const inviterMark = inviter.mark();
+  const joinerChat = await joiner.rpc.secureJoin(joiner.id, qr);
+  const joined = await joiner.waitEvent(
+    (e) => e.kind === "SecurejoinJoinerProgress" && e.progress === 1000,
+    JOIN_MS,
+    "Secure-Join to finish",
+    joinerMark,
+  );
+  const invited = await inviter.waitEvent(
+    (e) => e.kind === "SecurejoinInviterProgress" && e.progress === 1000,
+    JOIN_MS,
+    "Secure-Join to finish",
+    inviterMark,
+  );
+  joiner.remember(inviter.name, joined.contactId);
+  inviter.remember(joiner.name, invited.contactId);
+  // what the joiner's core logged sending: the protocol steps, e.g. vc-request-pubkey (v3)
+  const steps = joiner.client.events
+    .slice(joinerMark)
+    .map((e) => /Sending secure-join message "([a-z-]+)"/.exec(e.msg ?? "")?.[1])
+    .filter(Boolean);
+  return { joinerChat, inviterChat: invited.chatId, steps };
 }
