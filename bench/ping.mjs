@@ -123,7 +123,8 @@ async function pingPong(device, chatId) {
   for (let k = 1; k <= rounds; k++) {
     const pong = new Promise((resolve, reject) => {
       waiting.set(String(k), resolve);
-      setTimeout(() => reject(new Error(`${device.name}: no pong ${k} in ${ROUND_MS} ms`)), ROUND_MS);
+      const late = () => reject(new Error(`${device.name}: no pong ${k} in ${ROUND_MS} ms`));
+      setTimeout(late, ROUND_MS);
     });
     const sent = performance.now();
     await device.rpc.miscSendTextMessage(device.id, chatId, `ping ${k}`);
@@ -158,7 +159,7 @@ try {
   const cpuAfter = relayCpuSeconds();
   clearInterval(sampler);
 
-  const cpuByDaemon = Object.keys(cpuAfter).map((name) => [name, cpuAfter[name] - (cpuBefore[name] ?? 0)]);
+  const cpuByDaemon = Object.entries(cpuAfter).map(([name, s]) => [name, s - (cpuBefore[name] ?? 0)]);
   const cpu = cpuByDaemon.reduce((sum, [, seconds]) => sum + seconds, 0);
   const largest = largestProcess();
   writeFileSync(joinPath(outDir, "rtt.txt"), rtts.map((ms) => ms.toFixed(1)).join("\n") + "\n");
@@ -179,7 +180,7 @@ try {
     cpu_per_message_ms: ((cpu / messages) * 1000).toFixed(1),
     peak_rss_mib: (peak.rss / 1048576).toFixed(1),
     peak_pss_mib: (peak.pss / 1048576).toFixed(1),
-    cpu_by_daemon: cpuByDaemon.map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(", "),
+    cpu_by_daemon: cpuByDaemon.map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(", "),
     largest: `${largest.name} ${(largest.kib / 1024).toFixed(1)}`,
     unencrypted: devices.reduce((n, d) => n + (d.unencrypted ?? 0), 0),
   };

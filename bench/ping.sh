@@ -16,8 +16,9 @@ PLOT=$BIN/ping-latency.png
 [ "$(id -u)" = 0 ] || { echo "ping: the relay's daemons need root"; exit 1; }
 
 # The test helpers start the relay exactly as the bats suites do.
+# shellcheck disable=SC2034 # read by common.bash
 BATS_TEST_DIRNAME=$ROOT/tests/bats
-export CHATMAIL_BIN=$BIN
+export CHATMAIL_BIN="$BIN"
 # shellcheck source=../tests/bats/lib/common.bash
 . "$ROOT/tests/bats/lib/common.bash"
 # shellcheck source=../tests/bats/lib/relay.bash
@@ -44,7 +45,8 @@ figure() { sed -n "s/^$1 //p" "$OUT/figures"; }
 
 echo "ping-pong through the local relay: $(figure pairs) pairs of Delta Chat accounts," \
 	"$(figure rounds) round trips each, $(figure messages) encrypted messages in $(figure seconds) s"
-printf '  %-22s %8s ms   (min %s, max %s)\n' "round trip p50" "$(figure p50)" "$(figure min)" "$(figure max)"
+printf '  %-22s %8s ms   (min %s, max %s)\n' "round trip p50" "$(figure p50)" "$(figure min)" \
+	"$(figure max)"
 printf '  %-22s %8s ms\n' "round trip p90" "$(figure p90)" "round trip p99" "$(figure p99)"
 printf '  %-22s %8s\n' "messages per second" "$(figure per_second)"
 printf '  %-22s %8s s    (%s ms per message: %s)\n' "relay CPU (user+sys)" "$(figure cpu)" \
@@ -53,7 +55,8 @@ printf '  %-22s %8s MiB  (sum over its processes, sampled every 100 ms; PSS %s M
 	"relay peak RSS" "$(figure peak_rss_mib)" "$(figure peak_pss_mib)"
 printf '  %-22s %8s MiB  (%s)\n' "largest relay process" "$(figure largest | cut -d' ' -f2)" \
 	"$(figure largest | cut -d' ' -f1)"
-[ "$(figure unencrypted)" = 0 ] || echo "  warning: $(figure unencrypted) message(s) arrived unencrypted"
+[ "$(figure unencrypted)" = 0 ] ||
+	echo "  warning: $(figure unencrypted) message(s) arrived unencrypted"
 
 if command -v gnuplot >/dev/null; then
 	sort -n "$OUT/rtt.txt" | awk '{ print $1, NR }' >"$OUT/cdf.txt"

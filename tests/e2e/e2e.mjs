@@ -79,17 +79,21 @@ async function joinCommand(joinerName, inviterName, mode) {
   const joiner = await device(joinerName);
   const inviter = await device(inviterName);
   const chats = await join(joiner, inviter, mode === "classic");
-  check(await verified(joiner, inviter), `${joiner.name} does not see ${inviter.name} as verified`);
-  check(await verified(inviter, joiner), `${inviter.name} does not see ${joiner.name} as verified`);
+  for (const [d, other] of [[joiner, inviter], [inviter, joiner]]) {
+    check(await verified(d, other), `${d.name} does not see ${other.name} as verified`);
+  }
   ok(`${joiner.name} sent ${chats.steps.join(", ")}`);
   ok(`${joiner.name} and ${inviter.name} see each other as verified`);
   const joinerChat = await joiner.rpc.getFullChatById(joiner.id, chats.joinerChat);
   const inviterChat = await inviter.rpc.getFullChatById(inviter.id, chats.inviterChat);
-  check(joinerChat.contactIds.includes(joiner.contactOf(inviter.name)), "the joiner's chat is not with the inviter");
-  check(inviterChat.contactIds.includes(inviter.contactOf(joiner.name)), "the inviter's chat is not with the joiner");
+  check(joinerChat.contactIds.includes(joiner.contactOf(inviter.name)), "joiner's chat: not 1:1");
+  check(inviterChat.contactIds.includes(inviter.contactOf(joiner.name)), "inviter's chat: not 1:1");
   check(joinerChat.isEncrypted && inviterChat.isEncrypted, "a chat is not encrypted");
   check(joinerChat.canSend && inviterChat.canSend, "a chat cannot send");
-  ok(`both chats are encrypted (${joiner.name}: "${joinerChat.name}", ${inviter.name}: "${inviterChat.name}")`);
+  ok(
+    `both chats are encrypted (${joiner.name}: "${joinerChat.name}", ` +
+      `${inviter.name}: "${inviterChat.name}")`,
+  );
 }
 
 // meet A B: A joins B's QR code unless they have met already.
@@ -104,7 +108,8 @@ async function meet(nameA, nameB) {
 async function chatWith(a, b) {
   if (!(await verified(a, b))) await join(a, b);
   const contact = a.contactOf(b.name);
-  return (await a.rpc.getChatIdByContactId(a.id, contact)) ?? a.rpc.createChatByContactId(a.id, contact);
+  const chat = await a.rpc.getChatIdByContactId(a.id, contact);
+  return chat ?? a.rpc.createChatByContactId(a.id, contact);
 }
 
 async function exchange(nameA, nameB) {
@@ -116,11 +121,17 @@ async function exchange(nameA, nameB) {
   writeFileSync(file, randomBytes(1024 * 1024)); // random: no compression can shrink it
   const mark = b.mark();
   const textId = await a.rpc.miscSendTextMessage(a.id, chat, text);
-  const fileId = await a.rpc.sendMsg(a.id, chat, { text: "a file", file, filename: "one-mebibyte.bin", viewtype: "File" });
+  const fileId = await a.rpc.sendMsg(a.id, chat, {
+    text: "a file",
+    file,
+    filename: "one-mebibyte.bin",
+    viewtype: "File",
+  });
   await a.waitDelivered(textId, MESSAGE_MS);
   await a.waitDelivered(fileId, MESSAGE_MS);
   const gotText = await b.waitIncoming((m) => m.text === text, MESSAGE_MS, "the text", mark);
-  const announced = await b.waitIncoming((m) => m.fileName === "one-mebibyte.bin", MESSAGE_MS, "the file", mark);
+  const isFile = (m) => m.fileName === "one-mebibyte.bin";
+  const announced = await b.waitIncoming(isFile, MESSAGE_MS, "the file", mark);
   // A large message comes as a small pre-message first; the file follows in the post-message.
   const gotFile = await until(
     async () => {
@@ -170,13 +181,15 @@ async function group(nameA, nameB, nameC) {
     const chat = sender === a ? groupId : await groupChatOf(sender, name);
     await sender.rpc.miscSendTextMessage(sender.id, chat, text);
     for (const [i, other] of others.entries()) {
-      const got = await other.waitIncoming((m) => m.text === text, MESSAGE_MS, `"${text}"`, marks[i]);
+      const is = (m) => m.text === text;
+      const got = await other.waitIncoming(is, MESSAGE_MS, `"${text}"`, marks[i]);
       const full = await other.rpc.getFullChatById(other.id, got.chatId);
-      check(full.name === name && full.chatType === "Group", `${other.name} got it in "${full.name}"`);
+      check(full.name === name && full.chatType === "Group", `${other.name}: in "${full.name}"`);
       check(full.contactIds.length === 3, `${other.name} sees ${full.contactIds.length} members`);
       check(got.showPadlock, `${other.name} does not show it as encrypted`);
     }
-    ok(`${sender.name}'s message reached ${others.map((o) => o.name).join(" and ")} in the group, encrypted`);
+    const names = others.map((o) => o.name).join(" and ");
+    ok(`${sender.name}'s message reached ${names} in the group, encrypted`);
   }
 }
 
@@ -234,7 +247,8 @@ const burstFile = (from, to) => joinPath(process.env.E2E_DIR, `burst-${from}-to-
 async function sendBurst(nameA, nameB, count) {
   const a = await device(nameA);
   const contact = a.contactOf(nameB);
-  check(contact && (await a.rpc.getContact(a.id, contact)).isVerified, `${nameA} has not met ${nameB}`);
+  const met = contact !== null && (await a.rpc.getContact(a.id, contact)).isVerified;
+  check(met, `${nameA} has not met ${nameB}`);
   const chat = await a.rpc.getChatIdByContactId(a.id, contact);
   const run = token();
   const texts = Array.from({ length: count }, (_, i) => `burst ${run}: ${i + 1} of ${count}`);
@@ -243,7 +257,8 @@ async function sendBurst(nameA, nameB, count) {
   for (const text of texts) ids.push(await a.rpc.miscSendTextMessage(a.id, chat, text));
   const started = Date.now();
   for (const id of ids) await a.waitDelivered(id, MESSAGE_MS * 3);
-  ok(`${a.name} sent ${count} messages to ${nameB}, all delivered after ${Date.now() - started} ms`);
+  const ms = Date.now() - started;
+  ok(`${a.name} sent ${count} messages to ${nameB}, all delivered after ${ms} ms`);
 }
 
 async function receiveBurst(nameB, nameA) {
@@ -256,15 +271,18 @@ async function receiveBurst(nameB, nameA) {
     const messages = Object.values(await b.rpc.getMessages(b.id, ids));
     return messages.filter((m) => m.kind === "message" && m.text.startsWith(run));
   };
-  await until(async () => (await burst()).length >= want.length, MESSAGE_MS * 3, `${want.length} messages`);
+  const all = async () => (await burst()).length >= want.length;
+  await until(all, MESSAGE_MS * 3, `${want.length} messages`);
   // whatever comes twice would come with the same fetch or the next one: look again later
   await new Promise((resolve) => setTimeout(resolve, 3000));
   const messages = await burst();
   const got = messages.map((m) => m.text);
-  const shown = messages.map((m) => `${m.text.slice(run.length + 1)} (sent ${m.timestamp}, sorted ${m.sortTimestamp})`);
-  check(got.length === want.length, `${got.length} messages, not ${want.length}: ${shown.join(", ")}`);
-  check(new Set(got).size === got.length, `some came twice: ${shown.join(", ")}`);
-  check(JSON.stringify(got) === JSON.stringify(want), `not in the order sent: ${shown.join(", ")}`);
+  const shown = messages
+    .map((m) => `${m.text.slice(run.length + 1)} (sent ${m.timestamp}, sorted ${m.sortTimestamp})`)
+    .join(", ");
+  check(got.length === want.length, `${got.length} messages, not ${want.length}: ${shown}`);
+  check(new Set(got).size === got.length, `some came twice: ${shown}`);
+  check(JSON.stringify(got) === JSON.stringify(want), `not in the order sent: ${shown}`);
   ok(`${b.name} got all ${want.length} messages, in order, none twice`);
 }
 
@@ -284,6 +302,7 @@ const [command, ...args] = process.argv.slice(2);
 let status = 0;
 const watchdog = setTimeout(() => {
   console.error(`e2e: ${command} did not finish in ${COMMAND_MS} ms`);
+  for (const d of open) d.client.server.kill("SIGKILL");
   process.exit(1);
 }, COMMAND_MS);
 try {

@@ -46,7 +46,8 @@ export class Client {
     const entry = { at: Date.now(), accountId, ...event };
     this.events.push(entry);
     const text = event.msg ? `: ${event.msg}` : ` ${JSON.stringify(event)}`;
-    appendFileSync(this.log, `${new Date(entry.at).toISOString()} ${accountId} ${event.kind}${text}\n`);
+    const line = `${new Date(entry.at).toISOString()} ${accountId} ${event.kind}${text}\n`;
+    appendFileSync(this.log, line);
     for (const waiter of [...this.waiters]) {
       if (waiter.match(entry)) waiter.resolve(entry);
     }
