@@ -37,7 +37,8 @@ void log_open(const char *program, enum log_target target)
 		openlog(program, LOG_PID, LOG_MAIL);
 }
 
-static void log_write(int priority, const char *level, const char *format, va_list args)
+__attribute__((format(printf, 3, 0))) static void log_write(int priority, const char *level,
+							   const char *format, va_list args)
 {
 	char message[LOG_LINE_MAX];
 	int n = vsnprintf(message, sizeof message, format, args);

@@ -285,7 +285,7 @@ static void test_base64_decoder(void)
 	mime_base64_init(&d, true);
 	n = mime_base64_decode(&d, "TWFuTWFu", 8, &used, out, 5);
 	CHECK(n == 3 && used == 7);
-	n += mime_base64_decode(&d, "TWFuTWFu" + used, 8 - used, &used, out + n, 3);
+	n += mime_base64_decode(&d, &"TWFuTWFu"[used], 8 - used, &used, out + n, 3);
 	CHECK(n == 6 && used == 1 && memcmp(out, "ManMan", 6) == 0 && mime_base64_end(&d));
 	mime_base64_init(&d, true);
 	n = mime_base64_decode(&d, "TWE=", 4, &used, out, 1);
