@@ -186,6 +186,24 @@ static bool autocrypt_setup_to_self(const struct envelope *envelope, const struc
 	       mime_entity_is(top, "multipart", "mixed");
 }
 
+/* Both directions let encrypted mail and Secure-Join requests pass (problem is NULL when the
+ * message is encrypted). Returns true with *r set when the message is one of them. */
+static bool accept_encrypted_or_securejoin(const char *msg, size_t len, const char *problem,
+					   struct policy_result *r)
+{
+	if (problem == NULL) {
+		*r = result(POLICY_ACCEPT, "encrypted");
+		r->encrypted = true;
+		return true;
+	}
+	if (policy_is_securejoin(msg, len)) {
+		*r = result(POLICY_ACCEPT, "Secure-Join request");
+		r->securejoin = true;
+		return true;
+	}
+	return false;
+}
+
 struct policy_result policy_outgoing(const struct config *config, const struct envelope *envelope,
 				     const char *msg, size_t len)
 {
@@ -198,16 +216,8 @@ struct policy_result policy_outgoing(const struct config *config, const struct e
 		return result(POLICY_REJECT_FROM_MISMATCH,
 			      "From: header is not the envelope sender");
 	problem = encryption_problem(msg, len, false);
-	if (problem == NULL) {
-		r = result(POLICY_ACCEPT, "encrypted");
-		r.encrypted = true;
+	if (accept_encrypted_or_securejoin(msg, len, problem, &r))
 		return r;
-	}
-	if (policy_is_securejoin(msg, len)) {
-		r = result(POLICY_ACCEPT, "Secure-Join request");
-		r.securejoin = true;
-		return r;
-	}
 	if (config_list_contains(config->passthrough_senders, envelope->from,
 				 strlen(envelope->from)))
 		return result(POLICY_ACCEPT, "passthrough sender");
@@ -238,16 +248,8 @@ struct policy_result policy_incoming(const struct config *config, const struct e
 	struct policy_result r;
 	const char *problem = encryption_problem(msg, len, true);
 	(void)config;
-	if (problem == NULL) {
-		r = result(POLICY_ACCEPT, "encrypted");
-		r.encrypted = true;
+	if (accept_encrypted_or_securejoin(msg, len, problem, &r))
 		return r;
-	}
-	if (policy_is_securejoin(msg, len)) {
-		r = result(POLICY_ACCEPT, "Secure-Join request");
-		r.securejoin = true;
-		return r;
-	}
 	mime_entity_parse(msg, len, &top);
 	if (is_bounce(&top))
 		return result(POLICY_ACCEPT, "bounce from a mailer daemon");

@@ -188,7 +188,7 @@ ctl() {
 	account aaaaaaaaa@example.org 0
 	account bbbbbbbbb@example.org 0
 	chown -R 65534:65534 "$T/mail" "$T/passdb.sqlite"* && chown 65534:65534 "$T"
-	reachable_by_all "$T"
+	open_path_to "$T"
 	run ctl delete aaaaaaaaa@example.org
 	[ "$status" -eq 0 ]
 	run ctl --json list

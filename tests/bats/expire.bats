@@ -230,7 +230,7 @@ boundary1@example.org" ]
 	chown -R 65534:65534 "$T/mail" "$T/passdb.sqlite"* && chown 65534:65534 "$T"
 	chmod 000 "$T/mail/abcdefghi@example.org/cur"
 	touch "$T/log" && chown 65534:65534 "$T/log"
-	reachable_by_all "$T"
+	open_path_to "$T"
 	# as the vmail user: root would read the directory anyway
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/chatmail-expire"
 	[ "$status" -eq 1 ]
@@ -246,7 +246,7 @@ boundary1@example.org" ]
 	account inactive1@example.org 100
 	mail_file abcdefghi@example.org/cur/old "30 days ago"
 	chown -R 65534:65534 "$T/mail" "$T/passdb.sqlite"* && chown 65534:65534 "$T"
-	reachable_by_all "$T"
+	open_path_to "$T"
 	run expire
 	[ "$status" -eq 0 ]
 	[ -z "$(mails)" ]

@@ -11,15 +11,6 @@ mail_file() {
 	touch -d "$2" "$path"
 }
 
-# reachable_by_all DIR: the test's dirs are root's; the vmail user must reach DIR.
-reachable_by_all() {
-	local dir=$1
-	while [ "$dir" != / ]; do
-		chmod a+x "$dir"
-		dir=$(dirname "$dir")
-	done
-}
-
 # today: the UTC midnight doveauth records as the login day.
 today() {
 	echo $(($(date +%s) / 86400 * 86400))
