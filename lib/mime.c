@@ -2,6 +2,8 @@
  * every loop moves forward over it, and nothing is allocated. */
 #include "mime.h"
 
+#include "base64.h"
+
 #include <string.h>
 
 static const char tspecials[] = "()<>@,;:\\\"/[]?=";
@@ -467,104 +469,6 @@ bool mime_parts_next(struct mime_parts *p, struct mime_span *part)
 	return true;
 }
 
-static int base64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-void mime_base64_init(struct mime_base64 *d, bool strict)
-{
-	memset(d, 0, sizeof *d);
-	d->strict = strict;
-}
-
-/* Output bytes that the next character c (an alphabet character or '=') completes. */
-static size_t base64_room(const struct mime_base64 *d, char c)
-{
-	if (c != '=')
-		return d->chars == 3 ? 3 : 0;
-	if (d->chars == 3)
-		return 2;
-	return d->chars == 2 && d->padding == 1 ? 1 : 0;
-}
-
-/* One '=': "xx==" ends with one byte, "xxx=" with two; '=' anywhere else is an error. */
-static size_t base64_padding(struct mime_base64 *d, unsigned char *out)
-{
-	if (d->chars == 2 && d->padding == 0) {
-		d->padding = 1;
-		return 0;
-	}
-	if (d->chars == 2 && d->padding == 1) {
-		out[0] = (unsigned char)(d->bits >> 4);
-		d->finished = true;
-		return 1;
-	}
-	if (d->chars == 3) {
-		out[0] = (unsigned char)(d->bits >> 10);
-		out[1] = (unsigned char)(d->bits >> 2);
-		d->finished = true;
-		return 2;
-	}
-	d->error = true;
-	return 0;
-}
-
-size_t mime_base64_decode(struct mime_base64 *d, const char *in, size_t len, size_t *used,
-			  unsigned char *out, size_t cap)
-{
-	size_t i = 0, n = 0;
-	for (; i < len && !d->error; i++) {
-		char c = in[i];
-		int v = base64_value(c);
-		if (v < 0 && c != '=') {
-			d->error = d->strict && !is_space(c);
-			continue;
-		}
-		if (d->finished) {
-			/* After the padding, strict mode allows nothing; lenient mode stops there.
-			 */
-			d->error = d->strict;
-			continue;
-		}
-		if (v >= 0 && d->padding > 0) {
-			d->error = true;
-			break;
-		}
-		if (cap - n < base64_room(d, c))
-			break;
-		if (c == '=') {
-			n += base64_padding(d, out + n);
-			continue;
-		}
-		d->bits = (d->bits << 6) | (uint32_t)v;
-		if (++d->chars == 4) {
-			out[n++] = (unsigned char)(d->bits >> 16);
-			out[n++] = (unsigned char)(d->bits >> 8);
-			out[n++] = (unsigned char)d->bits;
-			d->chars = 0;
-			d->bits = 0;
-		}
-	}
-	*used = i;
-	return n;
-}
-
-bool mime_base64_end(const struct mime_base64 *d)
-{
-	return !d->error && (d->finished || (d->chars == 0 && d->padding == 0));
-}
-
 static int hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -606,19 +510,19 @@ static bool quoted_printable_decode(struct mime_span in, char *out, size_t cap, 
 
 static bool base64_body_decode(struct mime_span in, char *out, size_t cap, size_t *len)
 {
-	struct mime_base64 d;
+	struct base64 d;
 	size_t pos = 0, n = 0;
-	mime_base64_init(&d, false);
+	base64_init(&d, false);
 	while (pos < in.len) {
 		size_t used;
-		n += mime_base64_decode(&d, in.ptr + pos, in.len - pos, &used,
-					(unsigned char *)out + n, cap - n);
+		n += base64_decode(&d, in.ptr + pos, in.len - pos, &used, (unsigned char *)out + n,
+				   cap - n);
 		if (d.error || used == 0)
 			return false;
 		pos += used;
 	}
 	*len = n;
-	return mime_base64_end(&d);
+	return base64_end(&d);
 }
 
 bool mime_body_decode(const struct mime_entity *e, char *out, size_t cap, size_t *len)

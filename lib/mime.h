@@ -5,7 +5,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 /* mime_walk goes no deeper than this; a MIME bomb stops here instead of recursing. */
 #define MIME_DEPTH_MAX 16
@@ -82,24 +81,6 @@ struct mime_parts {
 void mime_parts_init(struct mime_parts *parts, struct mime_span body, struct mime_span boundary);
 /* Returns true with the next part (headers and body), false at the end. */
 bool mime_parts_next(struct mime_parts *parts, struct mime_span *part);
-
-/* A streaming base64 decoder. Whitespace is skipped; strict mode rejects any other
- * character outside the alphabet, lenient mode (RFC 2045 §6.8) skips it. */
-struct mime_base64 {
-	uint32_t bits;
-	unsigned chars;	  /* characters of the current 4-character group */
-	unsigned padding; /* '=' seen in the current group */
-	bool strict;
-	bool finished; /* the padding ended the data */
-	bool error;
-};
-void mime_base64_init(struct mime_base64 *decoder, bool strict);
-/* Decodes from in[len] into out[cap] until the input is used up, an error, or out has no room
- * for the next bytes; *used tells how much input was consumed. Returns the bytes written. */
-size_t mime_base64_decode(struct mime_base64 *decoder, const char *in, size_t len, size_t *used,
-			  unsigned char *out, size_t cap);
-/* True when the data so far was valid and ended on a whole group. */
-bool mime_base64_end(const struct mime_base64 *decoder);
 
 /* Decodes the entity's body by its transfer encoding into out[cap]. False when the result does
  * not fit or the base64 is broken. Quoted-printable is decoded leniently (a stray '=' stays). */

@@ -2,7 +2,7 @@
  * holds more than one packet header, so its memory does not grow with the message. */
 #include "openpgp.h"
 
-#include "mime.h"
+#include "base64.h"
 
 #include <string.h>
 
@@ -157,7 +157,7 @@ enum armor_state { ARMOR_BEGIN, ARMOR_HEADERS, ARMOR_BODY, ARMOR_AFTER_CRC, ARMO
 
 struct armor {
 	enum armor_state state;
-	struct mime_base64 base64;
+	struct base64 base64;
 	struct openpgp_packets packets;
 	bool header;
 };
@@ -199,8 +199,7 @@ static enum openpgp_status armor_data(struct armor *a, const char *line, size_t 
 	size_t pos = 0;
 	while (pos < len) {
 		size_t used;
-		size_t n =
-		    mime_base64_decode(&a->base64, line + pos, len - pos, &used, out, sizeof out);
+		size_t n = base64_decode(&a->base64, line + pos, len - pos, &used, out, sizeof out);
 		if (a->base64.error)
 			return OPENPGP_BAD_BASE64;
 		openpgp_packets_feed(&a->packets, out, n);
@@ -262,7 +261,7 @@ enum openpgp_status openpgp_armor_check(const char *buf, size_t len, bool *armor
 	size_t pos = 0;
 	memset(&a, 0, sizeof a);
 	a.state = ARMOR_BEGIN;
-	mime_base64_init(&a.base64, true);
+	base64_init(&a.base64, true);
 	openpgp_packets_init(&a.packets);
 	*armor_header = false;
 	while (pos < len) {
@@ -281,7 +280,7 @@ enum openpgp_status openpgp_armor_check(const char *buf, size_t len, bool *armor
 	}
 	if (a.state != ARMOR_AFTER_END)
 		return OPENPGP_NO_ARMOR;
-	if (!mime_base64_end(&a.base64))
+	if (!base64_end(&a.base64))
 		return OPENPGP_BAD_BASE64;
 	return openpgp_packets_end(&a.packets);
 }

@@ -1,0 +1,108 @@
+/* A streaming base64 decoder: it keeps the bits of an unfinished group between calls and
+ * writes a group only when out has room for all of it. */
+#include "base64.h"
+
+#include <string.h>
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int base64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+void base64_init(struct base64 *d, bool strict)
+{
+	memset(d, 0, sizeof *d);
+	d->strict = strict;
+}
+
+/* Output bytes that the next character c (an alphabet character or '=') completes. */
+static size_t base64_room(const struct base64 *d, char c)
+{
+	if (c != '=')
+		return d->chars == 3 ? 3 : 0;
+	if (d->chars == 3)
+		return 2;
+	return d->chars == 2 && d->padding == 1 ? 1 : 0;
+}
+
+/* One '=': "xx==" ends with one byte, "xxx=" with two; '=' anywhere else is an error. */
+static size_t base64_padding(struct base64 *d, unsigned char *out)
+{
+	if (d->chars == 2 && d->padding == 0) {
+		d->padding = 1;
+		return 0;
+	}
+	if (d->chars == 2 && d->padding == 1) {
+		out[0] = (unsigned char)(d->bits >> 4);
+		d->finished = true;
+		return 1;
+	}
+	if (d->chars == 3) {
+		out[0] = (unsigned char)(d->bits >> 10);
+		out[1] = (unsigned char)(d->bits >> 2);
+		d->finished = true;
+		return 2;
+	}
+	d->error = true;
+	return 0;
+}
+
+size_t base64_decode(struct base64 *d, const char *in, size_t len, size_t *used, unsigned char *out,
+		     size_t cap)
+{
+	size_t i = 0, n = 0;
+	for (; i < len && !d->error; i++) {
+		char c = in[i];
+		int v = base64_value(c);
+		if (v < 0 && c != '=') {
+			d->error = d->strict && !is_space(c);
+			continue;
+		}
+		if (d->finished) {
+			/* After the padding, strict mode allows nothing; lenient mode stops there.
+			 */
+			d->error = d->strict;
+			continue;
+		}
+		if (v >= 0 && d->padding > 0) {
+			d->error = true;
+			break;
+		}
+		if (cap - n < base64_room(d, c))
+			break;
+		if (c == '=') {
+			n += base64_padding(d, out + n);
+			continue;
+		}
+		d->bits = (d->bits << 6) | (uint32_t)v;
+		if (++d->chars == 4) {
+			out[n++] = (unsigned char)(d->bits >> 16);
+			out[n++] = (unsigned char)(d->bits >> 8);
+			out[n++] = (unsigned char)d->bits;
+			d->chars = 0;
+			d->bits = 0;
+		}
+	}
+	*used = i;
+	return n;
+}
+
+bool base64_end(const struct base64 *d)
+{
+	return !d->error && (d->finished || (d->chars == 0 && d->padding == 0));
+}
