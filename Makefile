@@ -31,8 +31,9 @@ FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 
 all: $(addprefix $(BUILD)/,$(BUILT)) $(BUILD)/chatmail-setup
 
-# chatmail-setup is a bash script: the copy in a build directory uses this tree's conf/ and www/,
-# an installed one finds them in ../share/chatmail.
+# chatmail-setup is a bash script: the copy in a build directory uses this tree's conf/, www/ and
+# admin/chatmail-setup-dns.sh (its dns and check commands), an installed one finds them in
+# ../share/chatmail.
 $(BUILD)/chatmail-setup $(BUILD)/asan/chatmail-setup: admin/chatmail-setup.sh
 	@mkdir -p $(dir $@)
 	sed 's|^SHARE_TREE=$$|SHARE_TREE=$(CURDIR)|' $< >$@.tmp && chmod 755 $@.tmp && mv $@.tmp $@
@@ -121,15 +122,17 @@ bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 run: deps all
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/run
 
-# Programs and chatmail-setup into bin/, the templates and pages into share/chatmail/ (where an
-# installed chatmail-setup looks), the manual pages into share/man/man8/.
+# Programs and chatmail-setup into bin/; the templates, pages and chatmail-setup's DNS part (a
+# file it sources, not a command) into share/chatmail/, where an installed chatmail-setup looks;
+# the manual pages into share/man/man8/.
 SHARE_FILES = $(shell find conf www -type f ! -name '.*')
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chatmail $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(addprefix $(BUILD)/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 admin/chatmail-setup.sh $(DESTDIR)$(PREFIX)/bin/chatmail-setup
 	rm -rf $(DESTDIR)$(PREFIX)/share/chatmail/conf $(DESTDIR)$(PREFIX)/share/chatmail/www
 	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/chatmail/$$f || exit 1; done
+	install -m 0644 admin/chatmail-setup-dns.sh $(DESTDIR)$(PREFIX)/share/chatmail/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:

@@ -50,6 +50,9 @@ mode_owner() {
 	(cd "$ROOT" && find conf www -type f ! -name '.*') | while read -r file; do
 		cmp "$ROOT/$file" "$R/usr/local/share/chatmail/$file"
 	done
+	# chatmail-setup's dns and check commands: a file it sources, not a command of its own
+	cmp "$ROOT/admin/chatmail-setup-dns.sh" "$R/usr/local/share/chatmail/chatmail-setup-dns.sh"
+	[ "$(stat -c %a "$R/usr/local/share/chatmail/chatmail-setup-dns.sh")" = 644 ]
 	# an installed chatmail-setup finds its templates through its own place
 	make_install "$BATS_TEST_TMPDIR/dest" /usr
 	[ -x "$BATS_TEST_TMPDIR/dest/usr/bin/chatmail-setup" ]
