@@ -5,18 +5,8 @@ set -eu
 bin=${CHATMAIL_BIN:-build}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cat >"$dir/chatmail.ini" <<INI
-[params]
-mail_domain = example.org
-passdb_path = $dir/passdb.sqlite
-mailboxes_dir = $dir/mail
-nocreate_file = $dir/nocreate
-vmail_user = $(id -u):$(id -g)
-max_load_1m = 100000
-min_available_memory = 0
-min_free_disk_space = 0
-INI
-export CHATMAIL_INI="$dir/chatmail.ini" CHATMAIL_LOG="$dir/log"
+. "$(dirname "$0")/lib/ini.sh"
+bench_ini "$dir" "max_load_1m = 100000" "min_available_memory = 0" "min_free_disk_space = 0"
 "$bin/bench/crypt-time" 300
 echo "creations (each a new address):"
 "$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"

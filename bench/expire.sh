@@ -9,14 +9,8 @@ accounts=${EXPIRE_BENCH_ACCOUNTS:-10000}
 mails=${EXPIRE_BENCH_MAILS:-100}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cat >"$dir/chatmail.ini" <<INI
-[params]
-mail_domain = example.org
-passdb_path = $dir/passdb.sqlite
-mailboxes_dir = $dir/mail
-vmail_user = $(id -u):$(id -g)
-INI
-export CHATMAIL_INI="$dir/chatmail.ini" CHATMAIL_LOG="$dir/log"
+. "$(dirname "$0")/lib/ini.sh"
+bench_ini "$dir"
 
 start=$(date +%s%N)
 "$bin/bench/expire-gen" "$dir/mail" "$accounts" "$mails" example.org

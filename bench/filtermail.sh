@@ -16,20 +16,10 @@ trap cleanup EXIT
 
 port=$((30000 + $$ % 20000))
 while ss -Hltn "sport = :$port" | grep -q .; do port=$((port + 1)); done
-mkdir -p "$dir/state" "$dir/mail"
-cat >"$dir/chatmail.ini" <<INI
-[params]
-mail_domain = example.org
-passdb_path = $dir/passdb.sqlite
-mailboxes_dir = $dir/mail
-nocreate_file = $dir/nocreate
-state_dir = $dir/state
-postfix_reinject_port = $port
+. "$(dirname "$0")/lib/ini.sh"
 # the limiter is consulted for every message but never refuses one here
-max_user_send_per_minute = 1000000
-max_user_send_burst_size = 1000000
-INI
-export CHATMAIL_INI="$dir/chatmail.ini" CHATMAIL_LOG="$dir/log"
+bench_ini "$dir" "postfix_reinject_port = $port" "max_user_send_per_minute = 1000000" \
+	"max_user_send_burst_size = 1000000"
 
 "$bin/tools/smtpsink" "$port" &
 sink_pid=$!
