@@ -10,10 +10,13 @@ teardown() {
 	relay_stop
 }
 
-# The system's own daemon configs, which the local relay must never touch.
+# The system's own daemon configs and state, which the local relay must never touch: every
+# entry's name, and every file's content.
 system_state() {
-	find /etc/postfix /etc/dovecot /etc/nginx /etc/opendkim.conf /etc/chatmail* -type f \
-		-exec md5sum {} + 2>/dev/null | sort
+	local places=(/etc/postfix /etc/dovecot /etc/nginx /etc/opendkim.conf /etc/chatmail*
+		/var/lib/dovecot /var/lib/postfix /var/spool/postfix /home/vmail)
+	find "${places[@]}" 2>/dev/null | sort
+	find "${places[@]}" -type f -exec md5sum {} + 2>/dev/null | sort
 }
 
 @test "a bad value in chatmail.ini stops the start, naming the key, before any daemon runs" {
