@@ -71,8 +71,10 @@ static void check_postfix_header(const struct postfix_header *header, const char
 		    header->end_line_number,
 		    excerpt(header->end_line, header->end_line_length, text, sizeof text));
 	if (header->bare_cr)
-		add(report, "a bare CR in a line of %s: Postfix keeps it inside the line, "
-			    "Python's email ends the line there", where);
+		add(report,
+		    "a bare CR in a line of %s: Postfix keeps it inside the line, "
+		    "Python's email ends the line there",
+		    where);
 	for (size_t i = 0; i < header->count; i++)
 		if (header->fields[i].size > limit)
 			add(report, "Postfix cuts the %zu-byte field %s at header_size_limit %zu",
@@ -101,15 +103,14 @@ static void compare_fields(const struct postfix_header *header, const char *wher
 	for (size_t i = 0; i < n; i++) {
 		const struct postfix_field *p = &header->fields[i];
 		const struct gmime_field *g = &reading->fields[i];
-		size_t pn = normalise(p->value, p->value_length, postfix_value,
-				      sizeof postfix_value);
+		size_t pn =
+		    normalise(p->value, p->value_length, postfix_value, sizeof postfix_value);
 		size_t gn = normalise(g->value, strlen(g->value), gmime_value, sizeof gmime_value);
 		if (strlen(g->name) != p->name_length ||
 		    memcmp(g->name, p->name, p->name_length) != 0 || pn != gn ||
 		    memcmp(postfix_value, gmime_value, pn) != 0) {
 			add(report, "field %zu of %s: Postfix reads \"%s\", GMime \"%s\"", i + 1,
-			    where,
-			    excerpt(p->name, p->name_length, a, sizeof a),
+			    where, excerpt(p->name, p->name_length, a, sizeof a),
 			    excerpt(g->name, strlen(g->name), b, sizeof b));
 			if (p->name_length == strlen(g->name))
 				add(report, "values \"%s\" and \"%s\"",
@@ -144,8 +145,8 @@ static void check_parts(const char *body, size_t len, const struct gmime_reading
 	}
 }
 
-static void check_from(const struct gmime_reading *reading, const char *sender,
-		       bool outgoing, struct oracle_report *report)
+static void check_from(const struct gmime_reading *reading, const char *sender, bool outgoing,
+		       struct oracle_report *report)
 {
 	if (reading->from[0] == '\0')
 		add(report, "%s", reading->from_problem);

@@ -68,7 +68,7 @@ static void copy_fields(GMimeHeaderList **lists, size_t count, struct gmime_fiel
 	struct {
 		gint64 offset;
 		GMimeHeader *header;
-	} *all;
+	} * all;
 	size_t n = 0, total = 0;
 	for (size_t l = 0; l < count; l++)
 		total += lists[l] ? (size_t)g_mime_header_list_get_count(lists[l]) : 0;
@@ -125,7 +125,8 @@ static void read_from(GMimeMessage *message, struct gmime_reading *reading)
 	}
 	if (from == NULL || internet_address_list_length(from) != 1) {
 		say(reading->from_problem, sizeof reading->from_problem,
-		    "GMime reads %d addresses in From", from ? internet_address_list_length(from) : 0);
+		    "GMime reads %d addresses in From",
+		    from ? internet_address_list_length(from) : 0);
 		return;
 	}
 	address = internet_address_list_get_address(from, 0);
@@ -224,44 +225,46 @@ static void check_encoding(GMimeObject *object, const char *what, bool leaf,
 static bool leaf_is(GMimeObject *object, const char *type, const char *subtype)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(object);
-	return GMIME_IS_PART(object) && ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+	return GMIME_IS_PART(object) && ct != NULL &&
+	       g_mime_content_type_is_type(ct, type, subtype);
 }
 
-static void check_version_part(GMimeObject *object, struct gmime_reading *reading)
+/* The body of the first part, trimmed, is "Version: 1". */
+static const char *version_problem(const char *s, size_t len)
 {
-	GMimeStream *keep;
-	GByteArray *body;
-	if (!leaf_is(object, "application", "pgp-encrypted")) {
-		say(reading->problem, sizeof reading->problem,
-		    "GMime's first part is not application/pgp-encrypted");
-		return;
-	}
-	check_encoding(object, "the first part", true, reading);
-	body = decoded_content(GMIME_PART(object), &keep);
-	char *text = g_strstrip(g_strndup((const char *)body->data, body->len));
-	if (strcmp(text, "Version: 1") != 0)
-		say(reading->problem, sizeof reading->problem,
-		    "GMime's first part does not say Version: 1");
-	g_free(text);
-	g_object_unref(keep);
+	static const char version[] = "Version: 1";
+	while (len > 0 && g_ascii_isspace(s[0]))
+		s++, len--;
+	while (len > 0 && g_ascii_isspace(s[len - 1]))
+		len--;
+	return len == sizeof version - 1 && memcmp(s, version, len) == 0
+		   ? NULL
+		   : "does not say Version: 1";
 }
 
-static void check_armored_part(GMimeObject *object, struct gmime_reading *reading)
+/* Part index (0 or 1) of the multipart/encrypted: its type, its transfer encoding and what
+ * its content says once decoded. */
+static void check_leaf(GMimeObject *object, int index, struct gmime_reading *reading)
 {
+	static const char *const subtypes[] = {"pgp-encrypted", "octet-stream"};
+	static const char *const ordinals[] = {"first", "second"};
 	GMimeStream *keep;
 	GByteArray *body;
 	const char *problem;
-	if (!leaf_is(object, "application", "octet-stream")) {
+	char where[32];
+	if (!leaf_is(object, "application", subtypes[index])) {
 		say(reading->problem, sizeof reading->problem,
-		    "GMime's second part is not application/octet-stream");
+		    "GMime's %s part is not application/%s", ordinals[index], subtypes[index]);
 		return;
 	}
-	check_encoding(object, "the second part", true, reading);
+	snprintf(where, sizeof where, "the %s part", ordinals[index]);
+	check_encoding(object, where, true, reading);
 	body = decoded_content(GMIME_PART(object), &keep);
-	problem = armor_shape_problem((const char *)body->data, body->len);
+	problem = index == 0 ? version_problem((const char *)body->data, body->len)
+			     : armor_shape_problem((const char *)body->data, body->len);
 	if (problem != NULL)
 		say(reading->problem, sizeof reading->problem,
-		    "GMime's second part, transfer-decoded, %s", problem);
+		    "GMime's %s part, transfer-decoded, %s", ordinals[index], problem);
 	g_object_unref(keep);
 }
 
@@ -291,11 +294,12 @@ static void check_structure(GMimeMessage *message, struct gmime_reading *reading
 		    g_mime_multipart_get_count(GMIME_MULTIPART(top)));
 		return;
 	}
-	check_version_part(g_mime_multipart_get_part(GMIME_MULTIPART(top), 0), reading);
-	check_armored_part(g_mime_multipart_get_part(GMIME_MULTIPART(top), 1), reading);
+	for (int i = 0; i < 2; i++)
+		check_leaf(g_mime_multipart_get_part(GMIME_MULTIPART(top), i), i, reading);
 	g_mime_message_foreach(message, count_leaf, &leaves);
 	if (leaves != 2)
-		say(reading->problem, sizeof reading->problem, "GMime finds %zu leaf parts", leaves);
+		say(reading->problem, sizeof reading->problem, "GMime finds %zu leaf parts",
+		    leaves);
 }
 
 void gmime_read(const char *msg, size_t len, struct gmime_reading *reading)

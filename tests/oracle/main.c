@@ -109,7 +109,8 @@ int main(void)
 	size_t armor_source_len = 0;
 	int n = scandir(CORPUS, &names, eml_only, alphasort);
 	if (n <= 0) {
-		fprintf(stderr, "oracle: no messages in %s (run from the repository root)\n", CORPUS);
+		fprintf(stderr, "oracle: no messages in %s (run from the repository root)\n",
+			CORPUS);
 		return 2;
 	}
 	for (int i = 0; i < n; i++) {

@@ -63,21 +63,28 @@ struct header_edit {
 
 static const struct header_edit header_edits[] = {
     /* colons */
-    {"content-type-space-colon-before", .where = BEFORE, "Content-Type", "Content-Type : text/plain\n"},
-    {"content-type-space-colon-after", .where = AFTER, "Content-Type", "Content-Type : text/plain\n"},
-    {"content-type-tab-colon-before", .where = BEFORE, "Content-Type", "Content-Type\t: text/plain\n"},
+    {"content-type-space-colon-before", .where = BEFORE, "Content-Type",
+     "Content-Type : text/plain\n"},
+    {"content-type-space-colon-after", .where = AFTER, "Content-Type",
+     "Content-Type : text/plain\n"},
+    {"content-type-tab-colon-before", .where = BEFORE, "Content-Type",
+     "Content-Type\t: text/plain\n"},
     {"content-type-no-colon-before", .where = BEFORE, "Content-Type", "Content-Type text/plain\n"},
-    {"content-type-two-colons-before", .where = BEFORE, "Content-Type", "Content-Type:: text/plain\n"},
-    {"content-type-colon-space-colon", .where = BEFORE, "Content-Type", "Content-Type: : text/plain\n"},
+    {"content-type-two-colons-before", .where = BEFORE, "Content-Type",
+     "Content-Type:: text/plain\n"},
+    {"content-type-colon-space-colon", .where = BEFORE, "Content-Type",
+     "Content-Type: : text/plain\n"},
     {"content-type-only-space-colon", .where = REPLACE, "Content-Type",
      "Content-Type : " CT_ENCRYPTED "boundary=\"%B\"\n"},
     {"content-type-no-space-after-colon", .where = REPLACE, "Content-Type",
      "Content-Type:" CT_ENCRYPTED "boundary=\"%B\"\n", true},
     {"from-space-colon-before", .where = BEFORE, "From", "From : <mallory@example.net>\n"},
     {"from-space-colon-after", .where = AFTER, "From", "From : <mallory@example.net>\n"},
-    {"from-tab-colon-before", .where = BEFORE, "From", "From\t: \"Mallory\" <mallory@example.net>\n"},
+    {"from-tab-colon-before", .where = BEFORE, "From",
+     "From\t: \"Mallory\" <mallory@example.net>\n"},
     {"from-no-colon-before", .where = BEFORE, "From", "From <mallory@example.net>\n"},
-    {"mbox-from-line-first", .where = FIRST, NULL, "From mallory@example.net Sat Nov 30 10:00:00 2024\n"},
+    {"mbox-from-line-first", .where = FIRST, NULL,
+     "From mallory@example.net Sat Nov 30 10:00:00 2024\n"},
     {"colon-without-name", .where = BEFORE, "Content-Type", ": text/plain\n"},
     {"line-without-colon-first", .where = FIRST, NULL, "Hello Bob, this is cleartext\n"},
     {"line-without-colon-last", .where = LAST, NULL, "Hello Bob, this is cleartext\n"},
@@ -109,18 +116,23 @@ static const struct header_edit header_edits[] = {
     {"two-separators", .where = SEPARATOR, NULL, "\n\n"},
     /* 8-bit and control bytes in names */
     {"8bit-name", .where = BEFORE, "Content-Type", "X-T\xe9st: a\n"},
-    {"utf8-content-type-name", .where = BEFORE, "Content-Type", "Content-Typ\xc3\xa9: text/plain\n"},
+    {"utf8-content-type-name", .where = BEFORE, "Content-Type",
+     "Content-Typ\xc3\xa9: text/plain\n"},
     {"control-byte-name", .where = BEFORE, "Content-Type", "X-\x01: a\n"},
-    {"del-in-name", .where = BEFORE, "Content-Type", "Content-\x7f" "Type: text/plain\n"},
+    {"del-in-name", .where = BEFORE, "Content-Type",
+     "Content-\x7f"
+     "Type: text/plain\n"},
     {"nul-in-name", .where = BEFORE, "Content-Type", "Content-Type%0: text/plain\n"},
     {"nul-in-value", .where = BEFORE, "Content-Type", "X-Nul: a%0Content-Type: text/plain\n"},
     {"byte-order-mark-first", .where = FIRST, NULL, "\xef\xbb\xbfX-Bom: a\n"},
     {"escape-in-name", .where = BEFORE, "Content-Type", "Content-Type\x1b: text/plain\n"},
     /* bare CR */
-    {"bare-cr-before-content-type", .where = BEFORE, "Content-Type", "X-Cr: a\rContent-Type: text/plain\n"},
+    {"bare-cr-before-content-type", .where = BEFORE, "Content-Type",
+     "X-Cr: a\rContent-Type: text/plain\n"},
     {"bare-cr-in-content-type", .where = REPLACE, "Content-Type",
      "Content-Type: text/plain\r " CT_ENCRYPTED "boundary=\"%B\"\n"},
-    {"bare-cr-line-end-before-from", .where = BEFORE, "From", "X-Mac: a\rFrom: <mallory@example.net>\n"},
+    {"bare-cr-line-end-before-from", .where = BEFORE, "From",
+     "X-Mac: a\rFrom: <mallory@example.net>\n"},
     {"cr-cr-lf-line-end", .where = BEFORE, "Content-Type", "X-Cr: a\r\r\n"},
 };
 
@@ -163,7 +175,8 @@ static bool split_base(const char *msg, size_t len, struct base *b)
 	while (pos < len) {
 		const char *lf = memchr(msg + pos, '\n', len - pos);
 		size_t end = lf ? (size_t)(lf - msg) + 1 : len;
-		if (msg[pos] == '\n' || (msg[pos] == '\r' && pos + 1 < len && msg[pos + 1] == '\n')) {
+		if (msg[pos] == '\n' ||
+		    (msg[pos] == '\r' && pos + 1 < len && msg[pos + 1] == '\n')) {
 			b->separator = pos;
 			b->body = end;
 			return b->count > 0;
@@ -248,7 +261,7 @@ static void spelled(const char *field, const char *spelling, char *out, size_t c
 	snprintf(out, cap, "%s%s", field,
 		 strcmp(spelling, "space-colon") == 0 ? " "
 		 : strcmp(spelling, "tab-colon") == 0 ? "\t"
-						       : "");
+						      : "");
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(spelling, "lower") == 0 && out[i] >= 'A' && out[i] <= 'Z')
 			out[i] = (char)(out[i] - 'A' + 'a');
@@ -316,8 +329,8 @@ static void length_mutations(const struct base *b, const char *base_name, size_t
 	    {"x-pad", "Content-Type", "X-Pad: ", "", BEFORE},
 	    {"subject", "Subject", "Subject: ", "", REPLACE},
 	    {"from-display-name", "From", "From: \"", "\" <alice@chat.example.org>", REPLACE},
-	    {"content-type-parameter", "Content-Type",
-	     "Content-Type: " CT_ENCRYPTED "x-pad=\"", "\"; boundary=\"%B\"", REPLACE},
+	    {"content-type-parameter", "Content-Type", "Content-Type: " CT_ENCRYPTED "x-pad=\"",
+	     "\"; boundary=\"%B\"", REPLACE},
 	};
 	struct text field = {0};
 	char name[NAME_MAX_LEN];
@@ -363,28 +376,28 @@ void header_mutations(const char *name, const char *msg, size_t len, size_t head
 
 /* ---- PGP/MIME structures around one armored message ---- */
 
-#define TOP_FIELDS                                                                             \
-	"From: <alice@chat.example.org>\nTo: <bob@example.net>\nSubject: [...]\n"               \
-	"Date: Sat, 30 Nov 2024 10:00:00 +0000\nMessage-ID: <oracle@chat.example.org>\n"       \
+#define TOP_FIELDS                                                                                 \
+	"From: <alice@chat.example.org>\nTo: <bob@example.net>\nSubject: [...]\n"                  \
+	"Date: Sat, 30 Nov 2024 10:00:00 +0000\nMessage-ID: <oracle@chat.example.org>\n"           \
 	"MIME-Version: 1.0\n"
 #define BOUNDARY "LtN3B8k2dQ4oYx7sZ0vRwAcE"
 #define CT_DEFAULT "multipart/encrypted; protocol=\"application/pgp-encrypted\";\n\tboundary=\"%B\""
 #define CT_WITH(params) "multipart/encrypted; protocol=\"application/pgp-encrypted\"; " params
-#define PART1                                                                                  \
-	"Content-Type: application/pgp-encrypted\n"                                            \
+#define PART1                                                                                      \
+	"Content-Type: application/pgp-encrypted\n"                                                \
 	"Content-Description: PGP/MIME version identification\n\nVersion: 1\n\n"
-#define PART2                                                                                  \
-	"Content-Type: application/octet-stream; name=\"encrypted.asc\"\n"                      \
-	"Content-Description: OpenPGP encrypted message\n"                                     \
+#define PART2                                                                                      \
+	"Content-Type: application/octet-stream; name=\"encrypted.asc\"\n"                         \
+	"Content-Description: OpenPGP encrypted message\n"                                         \
 	"Content-Disposition: inline; filename=\"encrypted.asc\";\n"
 #define CTE(value) "Content-Transfer-Encoding: " value "\n"
 #define TAIL "\n--%B--\n"
 #define CLEARTEXT_PART "Content-Type: text/plain\n\nHello Bob, this is cleartext.\n"
 
 enum armor_form {
-	ARMOR_PLAIN,	/* the armor as it stands */
-	ARMOR_BASE64,	/* the armor base64-encoded */
-	ARMOR_QP,	/* the armor quoted-printable-encoded */
+	ARMOR_PLAIN,  /* the armor as it stands */
+	ARMOR_BASE64, /* the armor base64-encoded */
+	ARMOR_QP,     /* the armor quoted-printable-encoded */
 };
 
 struct structure {
@@ -395,7 +408,7 @@ struct structure {
 	const char *part1;	  /* the whole first part; PART1 when NULL */
 	const char *part2;	  /* the second part's header; PART2 when NULL */
 	enum armor_form form;
-	const char *tail;	  /* after the armor; TAIL when NULL */
+	const char *tail; /* after the armor; TAIL when NULL */
 	bool canonical;
 };
 
@@ -423,7 +436,7 @@ static const struct structure structures[] = {
     {"cte-7bit-then-base64-base64-armor", .part2 = PART2 CTE("7bit") CTE("base64"),
      .form = ARMOR_BASE64},
     {"cte-twice-spelled", .part2 = PART2 "content-transfer-encoding: base64\n"
-				     "Content-Transfer-Encoding : 7bit\n"},
+					 "Content-Transfer-Encoding : 7bit\n"},
     {"cte-space-colon-base64", .part2 = PART2 "Content-Transfer-Encoding : base64\n"},
     {"cte-top-base64", .top_extra = CTE("base64")},
     {"cte-top-quoted-printable", .top_extra = CTE("quoted-printable")},
@@ -439,22 +452,29 @@ static const struct structure structures[] = {
     {"boundary-upper-case-name", .content_type = CT_WITH("BOUNDARY=\"%B\""), .canonical = true},
     {"boundary-unquoted", .content_type = CT_WITH("boundary=%B"), .canonical = true},
     {"boundary-rfc2231", .content_type = CT_WITH("boundary*=us-ascii''%B")},
-    {"boundary-rfc2231-and-plain", .content_type = CT_WITH("boundary*=us-ascii''other; boundary=\"%B\"")},
-    {"boundary-plain-and-rfc2231", .content_type = CT_WITH("boundary=\"%B\"; boundary*=us-ascii''other")},
+    {"boundary-rfc2231-and-plain",
+     .content_type = CT_WITH("boundary*=us-ascii''other; boundary=\"%B\"")},
+    {"boundary-plain-and-rfc2231",
+     .content_type = CT_WITH("boundary=\"%B\"; boundary*=us-ascii''other")},
     {"boundary-rfc2231-continuation",
      .content_type = CT_WITH("boundary*0=\"LtN3B8k2\"; boundary*1=\"dQ4oYx7sZ0vRwAcE\"")},
-    {"boundary-continuation-and-plain", .content_type = CT_WITH("boundary*0=\"other\"; boundary=\"%B\"")},
+    {"boundary-continuation-and-plain",
+     .content_type = CT_WITH("boundary*0=\"other\"; boundary=\"%B\"")},
     {"boundary-space-around-equals", .content_type = CT_WITH("boundary = \"%B\"")},
     {"boundary-in-comment", .content_type = CT_WITH("(boundary=\"other\") boundary=\"%B\"")},
-    {"protocol-twice-other", .content_type = "multipart/encrypted; protocol=\"text/plain\"; "
-			     "protocol=\"application/pgp-encrypted\"; boundary=\"%B\""},
-    {"protocol-twice-same", .content_type = CT_WITH("protocol=\"application/pgp-encrypted\"; boundary=\"%B\"")},
+    {"protocol-twice-other", .content_type =
+				 "multipart/encrypted; protocol=\"text/plain\"; "
+				 "protocol=\"application/pgp-encrypted\"; boundary=\"%B\""},
+    {"protocol-twice-same",
+     .content_type = CT_WITH("protocol=\"application/pgp-encrypted\"; boundary=\"%B\"")},
     {"protocol-missing", .content_type = "multipart/encrypted; boundary=\"%B\""},
-    {"content-type-upper-case", .content_type = "MULTIPART/ENCRYPTED; PROTOCOL=\"application/pgp-encrypted\"; "
-				"boundary=\"%B\"",
+    {"content-type-upper-case",
+     .content_type = "MULTIPART/ENCRYPTED; PROTOCOL=\"application/pgp-encrypted\"; "
+		     "boundary=\"%B\"",
      .canonical = true},
-    {"content-type-comment", .content_type = "multipart/encrypted (PGP/MIME); "
-			     "protocol=\"application/pgp-encrypted\"; boundary=\"%B\"",
+    {"content-type-comment",
+     .content_type = "multipart/encrypted (PGP/MIME); "
+		     "protocol=\"application/pgp-encrypted\"; boundary=\"%B\"",
      .canonical = true},
     {"content-type-space-around-slash", .content_type = "multipart / encrypted; boundary=\"%B\""},
     {"content-type-no-semicolon", .content_type = "multipart/encrypted boundary=\"%B\""},
@@ -471,7 +491,8 @@ static const struct structure structures[] = {
     {"boundary-special-characters", .boundary = "'()+_,-./:=?"},
     {"boundary-unquoted-special", .content_type = CT_WITH("boundary=a/b:c"), .boundary = "a/b:c"},
     {"boundary-8bit", .boundary = "ab\xc3\xa9"},
-    {"boundary-control", .boundary = "ab\x01" "cd"},
+    {"boundary-control", .boundary = "ab\x01"
+				     "cd"},
     {"boundary-empty", .boundary = ""},
     {"boundary-dashes", .boundary = "--"},
     {"boundary-bare-cr", .boundary = "ab\rcd"},
@@ -505,9 +526,9 @@ static const struct structure structures[] = {
 static char *armor_of(const char *msg, size_t len)
 {
 	const char *begin = memmem(msg, len, "-----BEGIN PGP MESSAGE-----", 27);
-	const char *end = begin ? memmem(begin, len - (size_t)(begin - msg),
-					 "-----END PGP MESSAGE-----", 25)
-				: NULL;
+	const char *end =
+	    begin ? memmem(begin, len - (size_t)(begin - msg), "-----END PGP MESSAGE-----", 25)
+		  : NULL;
 	struct text out = {0};
 	if (end == NULL)
 		return NULL;
@@ -566,8 +587,7 @@ static void put_armor(struct text *t, const char *armor, enum armor_form form,
 	free(lines.data);
 }
 
-static void build(const struct structure *c, const char *armor, const char *eol,
-		  struct text *out)
+static void build(const struct structure *c, const char *armor, const char *eol, struct text *out)
 {
 	struct style s = {eol, c->boundary ? c->boundary : BOUNDARY};
 	out->len = 0;
@@ -585,8 +605,7 @@ static void build(const struct structure *c, const char *armor, const char *eol,
 	put(out, c->tail ? c->tail : TAIL, &s);
 }
 
-void structure_mutations(const char *encrypted_eml, size_t len, oracle_input_fn *fn,
-			 void *context)
+void structure_mutations(const char *encrypted_eml, size_t len, oracle_input_fn *fn, void *context)
 {
 	static const struct structure plain = {.name = "structure"};
 	static const char *const eols[][2] = {{"\r\n", "crlf"}, {"\n", "lf"}};

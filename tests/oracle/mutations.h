@@ -11,8 +11,8 @@ enum expectation {
 	AS_BASE, /* still canonical PGP/MIME: must get the verdict of its base */
 };
 
-typedef void oracle_input_fn(const char *name, const char *msg, size_t len,
-			     enum expectation expect, void *context);
+typedef void oracle_input_fn(const char *name, const char *msg, size_t len, enum expectation expect,
+			     void *context);
 
 /* The base (msg, a corpus message named name) edited in its top-level header; fields around
  * header_size_limit bytes long among them. */
@@ -21,7 +21,6 @@ void header_mutations(const char *name, const char *msg, size_t len, size_t head
 
 /* PGP/MIME built around the armored message of encrypted_eml, with CRLF and with LF line ends:
  * transfer encodings, parameters, boundaries, part headers, delimiters. */
-void structure_mutations(const char *encrypted_eml, size_t len, oracle_input_fn *fn,
-			 void *context);
+void structure_mutations(const char *encrypted_eml, size_t len, oracle_input_fn *fn, void *context);
 
 #endif

@@ -11,7 +11,8 @@
  * sender to one recipient, both ways. */
 struct our_verdict {
 	bool outgoing_encrypted; /* accepted as encrypted, sent by the logged-in sender */
-	bool incoming_encrypted; /* accepted as encrypted for a recipient with enforceE2EEincoming */
+	bool
+	    incoming_encrypted; /* accepted as encrypted for a recipient with enforceE2EEincoming */
 	const char *outgoing_reason;
 	const char *incoming_reason;
 };
@@ -19,22 +20,22 @@ struct our_verdict our_policy(const char *msg, size_t len, const char *sender);
 
 /* postfix_header.c: the top-level header as Postfix's cleanup(8) reads it. */
 struct postfix_field {
-	const char *name;    /* without the white space Postfix drops before the colon */
+	const char *name; /* without the white space Postfix drops before the colon */
 	size_t name_length;
-	const char *value;   /* after the colon through its last continuation line, raw */
+	const char *value; /* after the colon through its last continuation line, raw */
 	size_t value_length;
-	size_t size;         /* as cleanup stores it (lines joined by "\n"): what
-			      * header_size_limit bounds */
+	size_t size; /* as cleanup stores it (lines joined by "\n"): what
+		      * header_size_limit bounds */
 };
 struct postfix_header {
 	struct postfix_field *fields;
 	size_t count, capacity;
-	bool ended;                   /* a line that is no field and no continuation was found */
-	const char *end_line;         /* that line, its line end removed */
-	size_t end_line_length;       /* 0: the empty line every reader ends the header at */
-	size_t end_line_number;       /* from 1 */
-	size_t body;                  /* where the line after the end line starts */
-	bool bare_cr;                 /* a CR inside a header line, not before its LF */
+	bool ended;		/* a line that is no field and no continuation was found */
+	const char *end_line;	/* that line, its line end removed */
+	size_t end_line_length; /* 0: the empty line every reader ends the header at */
+	size_t end_line_number; /* from 1 */
+	size_t body;		/* where the line after the end line starts */
+	bool bare_cr;		/* a CR inside a header line, not before its LF */
 };
 /* False when out of memory. */
 bool postfix_header_read(const char *msg, size_t len, struct postfix_header *header);
@@ -59,9 +60,9 @@ struct gmime_fields {
 struct gmime_reading {
 	struct gmime_fields top;      /* the message's fields and its top part's, merged */
 	struct gmime_fields parts[2]; /* of the two parts of a multipart/encrypted */
-	char boundary[1024];          /* of the top multipart, "" when there is none */
+	char boundary[1024];	      /* of the top multipart, "" when there is none */
 	char problem[256]; /* "" when GMime sees exactly RFC 3156 PGP/MIME, else what it sees */
-	char from[256];    /* the one mailbox of the one From field, "" when there is none */
+	char from[256];	   /* the one mailbox of the one From field, "" when there is none */
 	char from_problem[128];
 };
 void gmime_read(const char *msg, size_t len, struct gmime_reading *reading);
@@ -73,8 +74,8 @@ const char *excerpt(const char *text, size_t len, char *out, size_t cap);
 #define ORACLE_WHY_MAX 2048
 struct oracle_report {
 	struct our_verdict verdict;
-	bool checked;              /* our policy accepted it as encrypted one way or both */
-	char why[ORACLE_WHY_MAX];  /* every disagreement, "" when there is none */
+	bool checked;		  /* our policy accepted it as encrypted one way or both */
+	char why[ORACLE_WHY_MAX]; /* every disagreement, "" when there is none */
 };
 /* True when the input passes: our policy does not accept it as encrypted, or every other
  * reading agrees that it is encrypted and from sender. */
