@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (limit == 0)
 		limit = postfix_header_size_limit();
 	if (!oracle_check((const char *)data, size, "alice@chat.example.org", limit, &report)) {
-		fprintf(stderr, "oracle: our policy accepts it as encrypted, but %s\n", report.why);
+		fprintf(stderr, "oracle: our policy accepts it as encrypted (%s), but %s\n",
+			oracle_directions(report.verdict), report.why);
 		abort();
 	}
 	return 0;

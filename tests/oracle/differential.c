@@ -44,6 +44,15 @@ const char *excerpt(const char *text, size_t len, char *out, size_t cap)
 	return out;
 }
 
+const char *oracle_directions(struct our_verdict v)
+{
+	if (v.outgoing_encrypted && v.incoming_encrypted)
+		return "outgoing and incoming";
+	if (v.outgoing_encrypted)
+		return "outgoing";
+	return v.incoming_encrypted ? "incoming" : "neither way";
+}
+
 /* A value unfolded and trimmed: line ends removed, white space around dropped. */
 static size_t normalise(const char *value, size_t len, char *out, size_t cap)
 {
@@ -112,10 +121,16 @@ static void compare_fields(const struct postfix_header *header, const char *wher
 			add(report, "field %zu of %s: Postfix reads \"%s\", GMime \"%s\"", i + 1,
 			    where, excerpt(p->name, p->name_length, a, sizeof a),
 			    excerpt(g->name, strlen(g->name), b, sizeof b));
-			if (p->name_length == strlen(g->name))
-				add(report, "values \"%s\" and \"%s\"",
-				    excerpt(postfix_value, pn, a, sizeof a),
-				    excerpt(gmime_value, gn, b, sizeof b));
+			if (p->name_length == strlen(g->name)) {
+				/* from a little before the first byte that differs */
+				size_t d = 0;
+				while (d < pn && d < gn && postfix_value[d] == gmime_value[d])
+					d++;
+				d = d > 10 ? d - 10 : 0;
+				add(report, "values from byte %zu: \"%s\" and \"%s\"", d,
+				    excerpt(postfix_value + d, pn - d, a, sizeof a),
+				    excerpt(gmime_value + d, gn - d, b, sizeof b));
+			}
 			return;
 		}
 	}

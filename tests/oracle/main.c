@@ -20,15 +20,6 @@ struct run {
 	char base_name[256];
 };
 
-static const char *directions(struct our_verdict v)
-{
-	if (v.outgoing_encrypted && v.incoming_encrypted)
-		return "outgoing and incoming";
-	if (v.outgoing_encrypted)
-		return "outgoing";
-	return v.incoming_encrypted ? "incoming" : "neither way";
-}
-
 /* With ORACLE_DUMP=dir, every input is also written to dir/<name>, to replay one by hand. */
 static void dump(const char *name, const char *msg, size_t len)
 {
@@ -54,7 +45,7 @@ static void run_one(const char *name, const char *msg, size_t len, enum expectat
 	run->checked += report.checked;
 	if (!ok)
 		printf("FAIL %s: our policy accepts it as encrypted (%s), but %s\n", name,
-		       directions(v), report.why);
+		       oracle_directions(v), report.why);
 	if (expect == IS_BASE) {
 		run->base = v;
 		snprintf(run->base_name, sizeof run->base_name, "%s", name);
@@ -69,7 +60,7 @@ static void run_one(const char *name, const char *msg, size_t len, enum expectat
 				  v.incoming_encrypted != run->base.incoming_encrypted)) {
 		printf("FAIL %s: canonical PGP/MIME like %s, which our policy accepts as encrypted "
 		       "%s; this one %s (outgoing: %s; incoming: %s)\n",
-		       name, run->base_name, directions(run->base), directions(v),
+		       name, run->base_name, oracle_directions(run->base), oracle_directions(v),
 		       v.outgoing_reason, v.incoming_reason);
 		ok = false;
 	}

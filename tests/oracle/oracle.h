@@ -77,6 +77,8 @@ struct oracle_report {
 	bool checked;		  /* our policy accepted it as encrypted one way or both */
 	char why[ORACLE_WHY_MAX]; /* every disagreement, "" when there is none */
 };
+/* "outgoing", "incoming", "outgoing and incoming" or "neither way". */
+const char *oracle_directions(struct our_verdict verdict);
 /* True when the input passes: our policy does not accept it as encrypted, or every other
  * reading agrees that it is encrypted and from sender. */
 bool oracle_check(const char *msg, size_t len, const char *sender, size_t header_size_limit,
