@@ -13,7 +13,8 @@
 
 /* Parser warnings that mean readers may see another structure than the one GMime built. A
  * missing close delimiter (GMIME_WARN_TRUNCATED_MESSAGE) is not one: every reader ends the
- * last part at the end of the message. */
+ * last part at the end of the message; nor is a parameter GMime cannot read
+ * (GMIME_WARN_INVALID_PARAMETER): where it matters, the boundary is lost and that shows. */
 static const struct {
 	GMimeParserWarning code;
 	const char *text;
@@ -27,7 +28,6 @@ static const struct {
     {GMIME_CRIT_CONFLICTING_HEADER, "conflicting fields"},
     {GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting parameters"},
     {GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "a multipart without a boundary"},
-    {GMIME_WARN_INVALID_PARAMETER, "an invalid parameter"},
     {GMIME_CRIT_NESTING_OVERFLOW, "MIME nesting too deep"},
     {GMIME_WARN_PART_WITHOUT_CONTENT, "a part without content"},
     {GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT, "a part without header or content"},
