@@ -86,7 +86,9 @@ static void check_postfix_header(const struct postfix_header *header, const char
 		    where);
 	for (size_t i = 0; i < header->count; i++)
 		if (header->fields[i].size > limit)
-			add(report, "Postfix cuts the %zu-byte field %s at header_size_limit %zu",
+			add(report,
+			    "the %zu-byte field %s is over header_size_limit %zu, past which "
+			    "Postfix's cleanup drops what follows",
 			    header->fields[i].size,
 			    excerpt(header->fields[i].name, header->fields[i].name_length, text,
 				    sizeof text),
