@@ -30,7 +30,7 @@ static void add(struct oracle_report *report, const char *format, ...)
 	va_end(args);
 }
 
-const char *excerpt(const char *text, size_t len, char *out, size_t cap)
+const char *oracle_excerpt(const char *text, size_t len, char *out, size_t cap)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < len && i < 40 && o + 5 < cap; i++) {
@@ -78,7 +78,7 @@ static void check_postfix_header(const struct postfix_header *header, const char
 	else if (header->end_line_length > 0)
 		add(report, "Postfix ends %s at its line %zu, which is no field: \"%s\"", where,
 		    header->end_line_number,
-		    excerpt(header->end_line, header->end_line_length, text, sizeof text));
+		    oracle_excerpt(header->end_line, header->end_line_length, text, sizeof text));
 	if (header->bare_cr)
 		add(report,
 		    "a bare CR in a line of %s: Postfix keeps it inside the line, "
@@ -90,8 +90,8 @@ static void check_postfix_header(const struct postfix_header *header, const char
 			    "the %zu-byte field %s is over header_size_limit %zu, past which "
 			    "Postfix's cleanup drops what follows",
 			    header->fields[i].size,
-			    excerpt(header->fields[i].name, header->fields[i].name_length, text,
-				    sizeof text),
+			    oracle_excerpt(header->fields[i].name, header->fields[i].name_length,
+					   text, sizeof text),
 			    limit);
 	for (size_t k = 0; k < sizeof key_fields / sizeof key_fields[0]; k++) {
 		size_t n = 0, want = strlen(key_fields[k]);
@@ -121,8 +121,8 @@ static void compare_fields(const struct postfix_header *header, const char *wher
 		    memcmp(g->name, p->name, p->name_length) != 0 || pn != gn ||
 		    memcmp(postfix_value, gmime_value, pn) != 0) {
 			add(report, "field %zu of %s: Postfix reads \"%s\", GMime \"%s\"", i + 1,
-			    where, excerpt(p->name, p->name_length, a, sizeof a),
-			    excerpt(g->name, strlen(g->name), b, sizeof b));
+			    where, oracle_excerpt(p->name, p->name_length, a, sizeof a),
+			    oracle_excerpt(g->name, strlen(g->name), b, sizeof b));
 			if (p->name_length == strlen(g->name)) {
 				/* from a little before the first byte that differs */
 				size_t d = 0;
@@ -130,8 +130,8 @@ static void compare_fields(const struct postfix_header *header, const char *wher
 					d++;
 				d = d > 10 ? d - 10 : 0;
 				add(report, "values from byte %zu: \"%s\" and \"%s\"", d,
-				    excerpt(postfix_value + d, pn - d, a, sizeof a),
-				    excerpt(gmime_value + d, gn - d, b, sizeof b));
+				    oracle_excerpt(postfix_value + d, pn - d, a, sizeof a),
+				    oracle_excerpt(gmime_value + d, gn - d, b, sizeof b));
 			}
 			return;
 		}

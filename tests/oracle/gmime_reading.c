@@ -54,7 +54,8 @@ static void on_warning(gint64 offset, GMimeParserWarning code, const gchar *item
 			say(reading->problem, sizeof reading->problem,
 			    "GMime warns of %s at offset %lld (%s)", serious[i].text,
 			    (long long)offset,
-			    excerpt(item ? item : "", item ? strlen(item) : 0, text, sizeof text));
+			    oracle_excerpt(item ? item : "", item ? strlen(item) : 0, text,
+					   sizeof text));
 }
 
 static int by_offset(const void *a, const void *b)

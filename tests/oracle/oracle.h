@@ -70,7 +70,7 @@ void gmime_reading_free(struct gmime_reading *reading);
 
 /* differential.c */
 /* text[0..len) for a report: at most 40 bytes, unprintable bytes as \xHH. */
-const char *excerpt(const char *text, size_t len, char *out, size_t cap);
+const char *oracle_excerpt(const char *text, size_t len, char *out, size_t cap);
 #define ORACLE_WHY_MAX 2048
 struct oracle_report {
 	struct our_verdict verdict;
