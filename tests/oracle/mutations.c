@@ -126,6 +126,8 @@ static const struct header_edit header_edits[] = {
     {"nul-in-value", .where = BEFORE, "Content-Type", "X-Nul: a%0Content-Type: text/plain\n"},
     {"byte-order-mark-first", .where = FIRST, NULL, "\xef\xbb\xbfX-Bom: a\n"},
     {"escape-in-name", .where = BEFORE, "Content-Type", "Content-Type\x1b: text/plain\n"},
+    {"from-stray-backslash", .where = REPLACE, "From",
+     "From: \"Alice, at work\" (office)\\\n\t<alice@chat.example.org>\n"},
     /* bare CR */
     {"bare-cr-before-content-type", .where = BEFORE, "Content-Type",
      "X-Cr: a\rContent-Type: text/plain\n"},
@@ -467,6 +469,9 @@ static const struct structure structures[] = {
 				 "protocol=\"application/pgp-encrypted\"; boundary=\"%B\""},
     {"protocol-twice-same",
      .content_type = CT_WITH("protocol=\"application/pgp-encrypted\"; boundary=\"%B\"")},
+    {"nul-in-protocol", .content_type =
+			    "multipart/encrypted; "
+			    "protocol=\"application/pgp-encrypted%0\"; boundary=\"%B\""},
     {"protocol-missing", .content_type = "multipart/encrypted; boundary=\"%B\""},
     {"content-type-upper-case",
      .content_type = "MULTIPART/ENCRYPTED; PROTOCOL=\"application/pgp-encrypted\"; "
@@ -514,6 +519,7 @@ static const struct structure structures[] = {
     {"part2-bare-cr", .part2 = "X-Cr: a\rContent-Type: text/plain\n" PART2},
     {"part2-8bit-name", .part2 = "X-T\xe9st: a\n" PART2},
     {"part2-no-header", .part2 = ""},
+    {"part2-nul-in-value", .part2 = "Content-Description: a%0Content-Type: text/plain\n" PART2},
     {"part2-message-rfc822", .part2 = "Content-Type: message/rfc822\n"},
     {"part1-content-type-twice",
      .part1 = "Content-Type: text/plain\nContent-Type: application/pgp-encrypted\n\n"
