@@ -323,7 +323,8 @@ static int send_envelope(struct connection *c, const struct smtp_client_request 
 			 struct reply *reply)
 {
 	struct features features = {0};
-	const struct smtp_path *mail = request->mail;
+	const struct smtp_tx *tx = request->tx;
+	const struct smtp_path *mail = &tx->mail;
 	int rc;
 
 	if ((rc = expect(c, 2, reply, NULL, "greeting")) != 0)
@@ -332,19 +333,19 @@ static int send_envelope(struct connection *c, const struct smtp_client_request 
 		return -1;
 	if ((rc = expect(c, 2, reply, &features, "EHLO")) != 0)
 		return rc < 0 ? -1 : fail(c, "EHLO refused: %d", reply->code);
-	if (request->xforward != NULL && send_xforward(c, request->xforward, &features, reply) != 0)
+	if (send_xforward(c, &tx->xforward, &features, reply) != 0)
 		return -1;
 	char size[32] = "";
-	if (features.size && snprintf(size, sizeof size, " SIZE=%zu", request->message_len) < 0)
+	if (features.size && snprintf(size, sizeof size, " SIZE=%zu", tx->data.len) < 0)
 		size[0] = '\0';
-	if (command(c, "MAIL FROM:<%s>%s%s%s", mail->address, size,
+	if (command(c, "MAIL FROM:<%s>%s%s%s", request->null_sender ? "" : mail->address, size,
 		    mail->body_8bit && features.eightbit ? " BODY=8BITMIME" : "",
 		    mail->smtputf8 && features.smtputf8 ? " SMTPUTF8" : "") != 0)
 		return -1;
 	if ((rc = expect(c, 2, reply, NULL, "MAIL")) != 0)
 		return rc;
-	for (size_t i = 0; i < request->recipient_count; i++) {
-		if (command(c, "RCPT TO:<%s>", request->recipients[i]) != 0)
+	for (size_t i = 0; i < tx->recipient_count; i++) {
+		if (command(c, "RCPT TO:<%s>", tx->recipients[i].address) != 0)
 			return -1;
 		if ((rc = expect(c, 2, reply, NULL, "RCPT")) != 0)
 			return rc;
@@ -375,7 +376,7 @@ void smtp_client_relay(const struct smtp_client_request *request, struct smtp_cl
 	if (rc == 0)
 		rc = send_envelope(&c, request, &reply);
 	/* After a refusal at 354, closing without the final dot drops the transaction. */
-	if (rc == 0 && (rc = send_message(&c, request->message, request->message_len)) == 0)
+	if (rc == 0 && (rc = send_message(&c, smtp_tx_message(request->tx), request->tx->data.len)) == 0)
 		rc = expect(&c, 2, &reply, NULL, "end of data");
 	if (rc >= 0) {
 		answer_with(answer, &reply);
