@@ -12,9 +12,9 @@
 #include "smtp_client.h"
 #include "smtp_recipient.h"
 #include "smtp_server.h"
+#include "stream.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +53,10 @@ struct session {
 	struct smtp_server server;
 	struct ratelimit *ratelimit;
 	struct accounts *accounts;
-	int timeout_ms;
 	int relay_timeout;
+	struct stream io; /* the client: stdin and stdout are spawn(8)'s socket */
 	char in[INPUT_SIZE];
-	size_t in_start, in_end;
 	char out[OUTPUT_SIZE];
-	size_t out_len;
 };
 
 static int env_seconds(const char *name, int fallback)
@@ -74,64 +72,9 @@ static int env_seconds(const char *name, int fallback)
 	return (int)seconds;
 }
 
-/* Writes all pending replies; the client may be slow to read, but not forever. */
-static int flush(struct session *s)
-{
-	size_t done = 0;
-
-	while (done < s->out_len) {
-		struct pollfd pfd = {.fd = STDOUT_FILENO, .events = POLLOUT};
-		int ready = poll(&pfd, 1, s->timeout_ms);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			return -1;
-		ssize_t n = write(STDOUT_FILENO, s->out + done, s->out_len - done);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	s->out_len = 0;
-	return 0;
-}
-
 static int queue_reply(struct session *s)
 {
-	const struct smtp_server *server = &s->server;
-
-	if (server->reply_len > sizeof s->out - s->out_len && flush(s) != 0)
-		return -1;
-	memcpy(s->out + s->out_len, server->reply, server->reply_len);
-	s->out_len += server->reply_len;
-	return 0;
-}
-
-/* Reads more input. Returns the bytes read, 0 at EOF, -1 on timeout or error. */
-static ssize_t fill(struct session *s)
-{
-	size_t have = s->in_end - s->in_start;
-
-	if (s->in_start > 0) {
-		memmove(s->in, s->in + s->in_start, have);
-		s->in_start = 0;
-		s->in_end = have;
-	}
-	for (;;) {
-		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-		int ready = poll(&pfd, 1, s->timeout_ms);
-		if (ready < 0 && errno == EINTR)
-			continue;
-		if (ready <= 0)
-			return -1;
-		ssize_t n = read(STDIN_FILENO, s->in + s->in_end, sizeof s->in - s->in_end);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n > 0)
-			s->in_end += (size_t)n;
-		return n;
-	}
+	return stream_put(&s->io, s->server.reply, s->server.reply_len);
 }
 
 /* MAIL, outgoing (SPEC §4): one address with one '@', written as its canonical form (no
@@ -343,20 +286,20 @@ static int serve(struct session *s)
 	if (queue_reply(s) != 0)
 		return EXIT_TEMPORARY;
 	for (;;) {
-		size_t consumed = 0;
+		size_t consumed = 0, pending;
+		const char *input = stream_pending(&s->io, &pending);
 		enum smtp_action action = SMTP_ACTION_NONE;
-		if (s->in_end > s->in_start)
-			action = smtp_server_input(server, s->in + s->in_start,
-						   s->in_end - s->in_start, &consumed);
-		s->in_start += consumed;
+		if (pending > 0)
+			action = smtp_server_input(server, input, pending, &consumed);
+		stream_consume(&s->io, consumed);
 		switch (action) {
 		case SMTP_ACTION_NONE:
 			if (consumed > 0)
 				continue;
 			/* Pipelined replies go out before we wait for the client. */
-			if (flush(s) != 0)
+			if (stream_flush(&s->io) != 0)
 				return EXIT_DONE;
-			ssize_t n = fill(s);
+			ssize_t n = stream_fill(&s->io);
 			if (n > 0)
 				continue;
 			if (n == 0) {
@@ -368,7 +311,7 @@ static int serve(struct session *s)
 				 server->state == SMTP_STATE_DATA ? "DATA" : "a command");
 			smtp_server_timeout(server);
 			if (queue_reply(s) == 0)
-				(void)flush(s);
+				(void)stream_flush(&s->io);
 			return EXIT_DONE;
 		case SMTP_ACTION_MAIL:
 			s->direction->mail(s);
@@ -384,7 +327,7 @@ static int serve(struct session *s)
 			break;
 		case SMTP_ACTION_CLOSE:
 			if (queue_reply(s) == 0)
-				(void)flush(s);
+				(void)stream_flush(&s->io);
 			return EXIT_DONE;
 		}
 		if (queue_reply(s) != 0)
@@ -411,7 +354,9 @@ int main(int argc, char **argv)
 		(void)n;
 		return EXIT_TEMPORARY;
 	}
-	session.timeout_ms = env_seconds(TIMEOUT_ENV, SMTP_TIMEOUT_SECONDS) * 1000;
+	stream_init(&session.io, STDIN_FILENO, STDOUT_FILENO, session.in, sizeof session.in,
+		    session.out, sizeof session.out);
+	session.io.timeout_ms = env_seconds(TIMEOUT_ENV, SMTP_TIMEOUT_SECONDS) * 1000;
 	session.relay_timeout = env_seconds(RELAY_TIMEOUT_ENV, SMTP_CLIENT_TIME_LIMIT);
 	smtp_server_init(&session.server, session.config.mail_domain,
 			 session.config.max_message_size);
