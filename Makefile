@@ -81,16 +81,16 @@ $(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(ORACLE_SRC))): 
 $(BUILD)/asan/oracle: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ORACLE_SRC)) $(BUILD)/asan/libchatmail.a
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(GMIME_LIBS) $(LDLIBS)
 
-# Test helpers (tests/tools/*.c): standalone programs the bats suites (sanitizer build) and the
-# benchmarks (normal build) drive.
+# Test helpers (tests/tools/*.c): programs the bats suites (sanitizer build) and the
+# benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
-$(BUILD)/asan/tools/%: tests/tools/%.c
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/asan/tools/%: tests/tools/%.c $(BUILD)/asan/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/deps

@@ -477,10 +477,9 @@ static const struct structure structures[] = {
      .content_type = "MULTIPART/ENCRYPTED; PROTOCOL=\"application/pgp-encrypted\"; "
 		     "boundary=\"%B\"",
      .canonical = true},
-    {"content-type-comment",
-     .content_type = "multipart/encrypted (PGP/MIME); "
-		     "protocol=\"application/pgp-encrypted\"; boundary=\"%B\"",
-     .canonical = true},
+    {"content-type-comment", .content_type =
+				 "multipart/encrypted (PGP/MIME); "
+				 "protocol=\"application/pgp-encrypted\"; boundary=\"%B\""},
     {"content-type-space-around-slash", .content_type = "multipart / encrypted; boundary=\"%B\""},
     {"content-type-no-semicolon", .content_type = "multipart/encrypted boundary=\"%B\""},
     {"content-type-trailing-semicolon", .content_type = CT_WITH("boundary=\"%B\";")},

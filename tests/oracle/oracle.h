@@ -17,6 +17,8 @@ struct our_verdict {
 	const char *incoming_reason;
 };
 struct our_verdict our_policy(const char *msg, size_t len, const char *sender);
+/* The header_size_limit chatmail-render writes into Postfix's main.cf. */
+size_t our_header_size_limit(void);
 
 /* postfix_header.c: the top-level header as Postfix's cleanup(8) reads it. */
 struct postfix_field {
@@ -44,8 +46,9 @@ void postfix_header_free(struct postfix_header *header);
  * "--boundary", white space allowed after it). Returns how many were found. */
 size_t postfix_part_starts(const char *body, size_t len, const char *boundary, size_t *starts,
 			   size_t count);
-/* header_size_limit from conf/postfix/main.cf (run from the repository root), else Postfix's
- * default. */
+/* header_size_limit as conf/postfix/main.cf sets it (run from the repository root): a number,
+ * or our_header_size_limit() where the template has chatmail-render fill it in; Postfix's
+ * default when it is not set. */
 size_t postfix_header_size_limit(void);
 
 /* gmime_reading.c: the message as GMime reads it. */

@@ -3,9 +3,14 @@
 #include "oracle.h"
 
 #include "config.h"
+#include "header.h"
+#include "message.h"
 #include "policy.h"
+#include "smtp_tx.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define RECIPIENT "bob@example.net"
 
@@ -21,13 +26,32 @@ static const struct config *oracle_config(void)
 	return &config;
 }
 
+/* MAIL FROM:<sender> RCPT TO:<bob>, who has enforceE2EEincoming, as filtermail builds it. */
+static struct smtp_tx transaction(const char *sender)
+{
+	struct smtp_tx tx;
+	struct smtp_path path = {0};
+	memset(&tx, 0, sizeof tx);
+	snprintf(tx.mail.address, sizeof tx.mail.address, "%s", sender);
+	tx.mail.address_len = strlen(tx.mail.address);
+	snprintf(tx.sender, sizeof tx.sender, "%s", sender);
+	snprintf(path.address, sizeof path.address, "%s", RECIPIENT);
+	path.address_len = strlen(path.address);
+	if (smtp_tx_add_recipient(&tx, &path) != 0)
+		abort();
+	tx.recipients[0].enforce = true;
+	return tx;
+}
+
 struct our_verdict our_policy(const char *msg, size_t len, const char *sender)
 {
-	const char *const recipients[] = {RECIPIENT};
-	const bool enforce[] = {true}; /* the recipient has enforceE2EEincoming */
-	struct envelope envelope = {sender, recipients, 1};
-	struct policy_result out = policy_outgoing(oracle_config(), &envelope, msg, len);
-	struct policy_result in = policy_incoming(oracle_config(), &envelope, enforce, msg, len);
+	struct smtp_tx tx = transaction(sender);
+	struct message m;
+	if (message_parse(msg, len, &m) != 0)
+		abort();
+	struct policy_result out = policy_outgoing(oracle_config(), &tx, &m);
+	struct policy_result in = policy_incoming(&tx, &m);
+	smtp_tx_reset(&tx);
 	struct our_verdict verdict = {
 	    out.verdict == POLICY_ACCEPT && out.encrypted,
 	    in.verdict == POLICY_ACCEPT && in.encrypted,
@@ -35,4 +59,9 @@ struct our_verdict our_policy(const char *msg, size_t len, const char *sender)
 	    in.reason,
 	};
 	return verdict;
+}
+
+size_t our_header_size_limit(void)
+{
+	return HEADER_FIELD_MAX;
 }

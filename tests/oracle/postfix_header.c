@@ -134,11 +134,14 @@ size_t postfix_header_size_limit(void)
 		char rest;
 		if (strncmp(line, "header_size_limit", 17) != 0 || strchr(" \t=", line[17]) == NULL)
 			continue;
-		if (sscanf(line, "header_size_limit = %lu %c", &value, &rest) != 1) {
+		if (strstr(line, "{header_size_limit}") != NULL)
+			limit = our_header_size_limit(); /* what chatmail-render writes there */
+		else if (sscanf(line, "header_size_limit = %lu %c", &value, &rest) == 1)
+			limit = value;
+		else {
 			fprintf(stderr, "oracle: cannot read %s: %s", POSTFIX_MAIN_CF, line);
 			exit(2);
 		}
-		limit = value;
 	}
 	fclose(f);
 	return limit;
