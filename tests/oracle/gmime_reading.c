@@ -14,18 +14,19 @@
 /* Parser warnings that mean readers may see another structure than the one GMime built. A
  * missing close delimiter (GMIME_WARN_TRUNCATED_MESSAGE) is not one: every reader ends the
  * last part at the end of the message; nor is a parameter GMime cannot read
- * (GMIME_WARN_INVALID_PARAMETER): where it matters, the boundary is lost and that shows. */
+ * (GMIME_WARN_INVALID_PARAMETER): where it matters, the boundary is lost and that shows. Nor
+ * are repeated fields (GMIME_WARN_DUPLICATED_HEADER, GMIME_CRIT_CONFLICTING_HEADER): the
+ * Postfix-style reading counts the fields that decide, and a second Content-Disposition
+ * changes nothing a reader decrypts. */
 static const struct {
 	GMimeParserWarning code;
 	const char *text;
 } serious[] = {
-    {GMIME_WARN_DUPLICATED_HEADER, "a field repeated"},
     {GMIME_WARN_DUPLICATED_PARAMETER, "a parameter repeated"},
     {GMIME_WARN_INVALID_CONTENT_TYPE, "an invalid Content-Type"},
     {GMIME_WARN_MALFORMED_MULTIPART, "a malformed multipart"},
     {GMIME_WARN_MALFORMED_MESSAGE, "a malformed message"},
     {GMIME_CRIT_INVALID_HEADER_NAME, "a header line that is no field"},
-    {GMIME_CRIT_CONFLICTING_HEADER, "conflicting fields"},
     {GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting parameters"},
     {GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "a multipart without a boundary"},
     {GMIME_CRIT_NESTING_OVERFLOW, "MIME nesting too deep"},

@@ -128,6 +128,7 @@ static const struct header_edit header_edits[] = {
     {"escape-in-name", .where = BEFORE, "Content-Type", "Content-Type\x1b: text/plain\n"},
     {"from-stray-backslash", .where = REPLACE, "From",
      "From: \"Alice, at work\" (office)\\\n\t<alice@chat.example.org>\n"},
+    {"from-8bit-address", .where = REPLACE, "From", "From: <alice@chat.example.o\xffg>\n"},
     /* bare CR */
     {"bare-cr-before-content-type", .where = BEFORE, "Content-Type",
      "X-Cr: a\rContent-Type: text/plain\n"},
