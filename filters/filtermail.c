@@ -3,11 +3,11 @@
  * other servers (SPEC §4); accepted mail goes on to Postfix's reinject port. */
 #include "config.h"
 #include "log.h"
+#include "mailstore.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "smtp.h"
 #include "smtp_client.h"
-#include "smtp_recipient.h"
 #include "smtp_server.h"
 
 #include <errno.h>
@@ -174,8 +174,8 @@ static bool *find_enforced(struct session *s, const char *const *recipients, siz
 	bool *enforce = calloc(count > 0 ? count : 1, sizeof *enforce);
 
 	for (size_t i = 0; enforce != NULL && i < count; i++)
-		if (smtp_recipient_enforces_e2ee(s->config.mailboxes_dir, recipients[i],
-						 &enforce[i]) != 0) {
+		if (mailstore_enforces_e2ee(s->config.mailboxes_dir, recipients[i], &enforce[i]) !=
+		    0) {
 			log_warn("cannot tell whether %s enforces encryption: %s", recipients[i],
 				 strerror(errno));
 			enforce[i] = true;

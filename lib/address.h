@@ -3,8 +3,7 @@
 #define CHATMAIL_ADDRESS_H
 
 #include "config.h"
-
-#define ADDRESS_MAX 320
+#include "mailstore.h"
 
 enum address_status {
 	ADDRESS_OK,
