@@ -15,19 +15,6 @@
 
 static struct config config;
 
-static void make_config(void)
-{
-	char ini[1024];
-	struct config_error error;
-	int n = snprintf(ini, sizeof ini,
-			 "[params]\nmail_domain = example.org\npassdb_path = %s/passdb.sqlite\n"
-			 "mailboxes_dir = %s/mail\nnocreate_file = %s/nocreate\n"
-			 "vmail_user = %d:%d\nmin_free_disk_space = 0\nmin_available_memory = 0\n"
-			 "max_load_1m = 100000\n",
-			 dir, dir, dir, (int)getuid(), (int)getgid());
-	CHECK(config_parse(&config, ini, (size_t)n, &error, NULL, NULL) == 0);
-}
-
 static int count(const char *addr, int64_t last_login, void *context)
 {
 	(void)addr, (void)last_login;
@@ -207,7 +194,7 @@ static void test_remove(void)
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
-	make_config();
+	make_test_config(&config);
 	test_store();
 	test_migration();
 	test_login();

@@ -3,6 +3,7 @@
 #ifndef CHATMAIL_TEST_FILES_H
 #define CHATMAIL_TEST_FILES_H
 
+#include "config.h"
 #include "test.h"
 
 #include <stdbool.h>
@@ -42,6 +43,21 @@ static inline bool exists(const char *relative)
 {
 	struct stat st;
 	return lstat(at(relative), &st) == 0;
+}
+
+/* A relay of example.org whose database, maildirs (dir/mail) and nocreate file live in dir,
+ * owned by whoever runs the test, with resource limits a busy machine never trips. */
+static inline void make_test_config(struct config *config)
+{
+	char ini[1024];
+	struct config_error error;
+	int n = snprintf(ini, sizeof ini,
+			 "[params]\nmail_domain = example.org\npassdb_path = %s/passdb.sqlite\n"
+			 "mailboxes_dir = %s/mail\nnocreate_file = %s/nocreate\n"
+			 "vmail_user = %d:%d\nmin_free_disk_space = 0\nmin_available_memory = 0\n"
+			 "max_load_1m = 100000\n",
+			 dir, dir, dir, (int)getuid(), (int)getgid());
+	CHECK(config_parse(config, ini, (size_t)n, &error, NULL, NULL) == 0);
 }
 
 #endif

@@ -18,17 +18,6 @@ _Static_assert(MAILSTORE_ADDRESS_MAX == SMTP_ADDRESS_MAX, "SMTP and the store di
 
 static struct config config;
 
-static void make_config(void)
-{
-	char ini[1024];
-	struct config_error error;
-	int n = snprintf(ini, sizeof ini,
-			 "[params]\nmail_domain = example.org\npassdb_path = %s/passdb.sqlite\n"
-			 "mailboxes_dir = %s/mail\nvmail_user = %d:%d\n",
-			 dir, dir, (int)getuid(), (int)getgid());
-	CHECK(config_parse(&config, ini, (size_t)n, &error, NULL, NULL) == 0);
-}
-
 static int collect(const struct mailstore_mail *mail, void *context)
 {
 	char *seen = context;
@@ -300,7 +289,7 @@ int main(void)
 	char command[128];
 	if (mkdtemp(dir) == NULL)
 		return 1;
-	make_config();
+	make_test_config(&config);
 	CHECK(mkdir(at("mail"), 0700) == 0);
 	int root = mailstore_open_root(config.mailboxes_dir);
 	CHECK(root >= 0);
