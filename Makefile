@@ -67,6 +67,20 @@ $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libcha
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
+# The differential oracle (tests/oracle/, run like a unit test) and its fuzz target are the only
+# programs that link GMime 3: an independent MIME reader to check our policy against, never a
+# part of filtermail or lib/. Its headers are system headers to our warnings.
+ORACLE_SRC       = $(wildcard tests/oracle/*.c)
+ORACLE_CHECK_SRC = $(filter-out tests/oracle/main.c tests/oracle/mutations.c,$(ORACLE_SRC))
+ORACLE_BIN       = $(if $(ORACLE_SRC),$(BUILD)/asan/oracle)
+GMIME_CFLAGS     = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gmime-3.0))
+GMIME_LIBS       = $(shell pkg-config --libs gmime-3.0)
+$(foreach v,$(BUILD) $(BUILD)/asan,$(v)/obj/tests/oracle/%.o): ALL_CFLAGS += $(GMIME_CFLAGS)
+$(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(ORACLE_SRC))): \
+	$(wildcard tests/oracle/*.h)
+$(BUILD)/asan/oracle: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ORACLE_SRC)) $(BUILD)/asan/libchatmail.a
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(GMIME_LIBS) $(LDLIBS)
+
 # Test helpers (tests/tools/*.c): programs the bats suites (sanitizer build) and the
 # benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
@@ -82,15 +96,15 @@ deps:
 	@scripts/deps
 
 # The whole suite: unit tests and bats tests run the sanitizer builds of every program.
-check: deps all clang $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatmail-setup $(UNIT_BIN) $(TOOL_BIN)
-	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN)
+check: deps all clang $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatmail-setup $(UNIT_BIN) $(ORACLE_BIN) $(TOOL_BIN)
+	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN) $(ORACLE_BIN)
 
 # The house style promises a clean build under clang too: the programs and unit tests, unrun.
 clang:
-	@$(MAKE) -s BUILD=$(BUILD)/clang CC=clang all $(patsubst $(BUILD)/%,$(BUILD)/clang/%,$(UNIT_BIN))
+	@$(MAKE) -s BUILD=$(BUILD)/clang CC=clang all $(patsubst $(BUILD)/%,$(BUILD)/clang/%,$(UNIT_BIN) $(ORACLE_BIN))
 
-unit: $(UNIT_BIN)
-	@scripts/check --unit-only $(UNIT_BIN)
+unit: $(UNIT_BIN) $(ORACLE_BIN)
+	@scripts/check --unit-only $(UNIT_BIN) $(ORACLE_BIN)
 
 # libFuzzer targets: each links the library sources directly, built with clang.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
@@ -98,13 +112,23 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) $(LDLIBS)
 
+# The oracle's target also links GMime and the oracle's own readers.
+$(BUILD)/fuzz/fuzz_oracle: tests/fuzz/fuzz_oracle.c $(ORACLE_CHECK_SRC) $(wildcard tests/oracle/*.h) $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c17 -D_GNU_SOURCE -Ilib -Itests/oracle $(GMIME_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(ORACLE_CHECK_SRC) $(LIB_SRC) \
+		$(GMIME_LIBS) $(LDLIBS)
+
+# Every target runs even when one fails; a crashing input is kept as $(BUILD)/fuzz/<target>-crash-*.
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-	@for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
+	@failed=; for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
 		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus/$$name $$seeds \
-			2>$(BUILD)/fuzz/$$name.log || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
-		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(BUILD)/fuzz/$$name- \
+			$(BUILD)/fuzz/corpus/$$name $$seeds 2>$(BUILD)/fuzz/$$name.log || \
+			{ tail -40 $(BUILD)/fuzz/$$name.log; failed="$$failed $$name"; continue; }; \
+		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done; \
+	[ -z "$$failed" ] || { echo "fuzz: failed:$$failed"; exit 1; }
 
 BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c

@@ -8,7 +8,7 @@
  * spelling, would let the filter and a reader behind it disagree. */
 static const char *const singular_fields[] = {
     "From",	    "Sender",	      "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
-    "Secure-Join", "Auto-Submitted", "Subject",
+    "Secure-Join", "Auto-Submitted", "Subject", "Content-Disposition",
 };
 #define SINGULAR_COUNT (sizeof singular_fields / sizeof singular_fields[0])
 
@@ -99,6 +99,9 @@ const char *header_problem(struct span header)
 		size_t next, end = line_end(h, header.len, pos, &next);
 		if (memchr(h + pos, '\r', end - pos) != NULL)
 			return "CR outside a line end in the header";
+		/* SMTP never brings one (filtermail refuses NUL), but readers cut a value there. */
+		if (memchr(h + pos, '\0', end - pos) != NULL)
+			return "NUL in the header";
 		if (is_wsp(h[pos])) {
 			if (!in_field)
 				return "header starts with a continuation line";
@@ -222,17 +225,57 @@ static void skip_quoted(const char *s, size_t len, size_t *i)
 	*i = len;
 }
 
-/* An addr-spec as one run of text: an '@', no whitespace, no address-list punctuation. */
+/* RFC 5322 atext. */
+static bool is_atext(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* A dot-atom of ok characters: not empty, no dot at either end, no two dots together. */
+static bool dot_atom(const char *s, size_t len, bool (*ok)(char))
+{
+	if (len == 0 || s[0] == '.' || s[len - 1] == '.' || memmem(s, len, "..", 2) != NULL)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != '.' && !ok(s[i]))
+			return false;
+	return true;
+}
+
+static bool is_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-';
+}
+
+static bool is_literal_char(char c)
+{
+	return is_host_char(c) || c == ':';
+}
+
+/* An addr-spec as one run of ASCII text: a dot-atom local part, one '@', a host name or a
+ * domain literal ([192.0.2.1], [IPv6:…]). What a MIME reader could not parse is no address
+ * to us either. */
 static bool plain_address(struct span a)
 {
-	if (a.len == 0 || memchr(a.ptr, '@', a.len) == NULL)
+	const char *at = a.len > 0 ? memchr(a.ptr, '@', a.len) : NULL;
+	if (at == NULL)
 		return false;
-	for (size_t i = 0; i < a.len; i++) {
-		unsigned char c = (unsigned char)a.ptr[i];
-		if (c <= 0x20 || c == 0x7f || strchr("<>(),;\"\\", c) != NULL)
-			return false;
-	}
-	return true;
+	size_t local = (size_t)(at - a.ptr), domain = a.len - local - 1;
+	const char *d = at + 1;
+	if (!dot_atom(a.ptr, local, is_atext))
+		return false;
+	if (domain >= 2 && d[0] == '[' && d[domain - 1] == ']')
+		return dot_atom(d + 1, domain - 2, is_literal_char);
+	return dot_atom(d, domain, is_host_char);
+}
+
+/* What a display name may hold outside quotes and comments: atext, dots, white space and
+ * folding, and UTF-8 (raw 8-bit names are common and read alike). */
+static bool is_phrase_char(char c)
+{
+	return is_atext(c) || c == '.' || span_is_space(c) || (unsigned char)c >= 0x80;
 }
 
 bool header_single_address(struct span value, struct span *address)
@@ -241,17 +284,23 @@ bool header_single_address(struct span value, struct span *address)
 	size_t len = value.len, i = 0;
 	struct span a;
 	/* Before '<' comes the display name; a ',' means a list, ':' or ';' a group. */
-	while (i < len && s[i] != '<') {
-		if (s[i] == '"')
+	bool angle = memchr(s, '<', len) != NULL, word = false;
+	while (angle && i < len && s[i] != '<') {
+		if (s[i] == '"') {
 			skip_quoted(s, len, &i);
-		else if (s[i] == '(')
+			word = true;
+		} else if (s[i] == '(') {
 			i = header_skip_cfws(s, len, i);
-		else if (s[i] == ',' || s[i] == ':' || s[i] == ';' || s[i] == '>')
-			return false;
-		else
+		} else if (!is_phrase_char(s[i]) || (s[i] == '.' && !word)) {
+			return false; /* a list, a group, a stray '>' or '\\': no single address */
+		} else {
+			word = word || !span_is_space(s[i]);
 			i++;
+		}
 	}
-	if (i < len) {
+	if (angle) {
+		if (i == len)
+			return false;
 		const char *gt = memchr(s + i, '>', len - i);
 		if (gt == NULL)
 			return false;

@@ -92,11 +92,30 @@ static bool same_name(struct span a, struct span b)
 	return true;
 }
 
+/* RFC 2231 section marks: nothing, "*", "*N" or "*N*" after the name; a '*' elsewhere makes a
+ * name some readers cannot parse (and then lose the parameters after it). */
+static bool well_formed_name(struct span name, struct span base)
+{
+	size_t i = base.len;
+	if (i == name.len)
+		return base.len > 0;
+	if (base.len == 0 || name.ptr[i++] != '*')
+		return false;
+	size_t digits = i;
+	while (i < name.len && name.ptr[i] >= '0' && name.ptr[i] <= '9')
+		i++;
+	if (i < name.len && i > digits && name.ptr[i] == '*')
+		i++;
+	return i == name.len;
+}
+
 /* Records one parameter; the boundary is kept, a repeat or an encoded boundary is refused. */
 static const char *add_param(struct span names[MIME_PARAMS_MAX], size_t *count, struct span name,
 			     struct span value, struct mime_content_type *ct)
 {
 	struct span base = base_name(name);
+	if (!well_formed_name(name, base))
+		return "malformed MIME parameter name";
 	for (size_t k = 0; k < *count; k++)
 		if (same_name(names[k], base))
 			return "repeated MIME parameter";
@@ -115,29 +134,19 @@ static const char *add_param(struct span names[MIME_PARAMS_MAX], size_t *count, 
 	return NULL;
 }
 
-const char *mime_content_type(struct span value, struct mime_content_type *ct)
+/* The "; name=value" list from s[i]; a boundary among them lands in ct. */
+static const char *parameters(const char *s, size_t len, size_t i, struct mime_content_type *ct)
 {
-	const char *s = value.ptr, *problem;
-	size_t len = value.len, count = 0;
 	struct span names[MIME_PARAMS_MAX];
-	size_t i = skip_fws(s, len, 0), t = skip_token(s, len, i);
-
-	ct->boundary = span_of(s, 0);
-	if (t == i || t == len || s[t] != '/')
-		return "Content-Type without type/subtype";
-	ct->type = span_of(s + i, t - i);
-	i = t + 1;
-	t = skip_token(s, len, i);
-	if (t == i)
-		return "Content-Type without type/subtype";
-	ct->subtype = span_of(s + i, t - i);
-	for (i = t;;) {
+	size_t count = 0, t;
+	const char *problem;
+	for (;;) {
 		struct span name, param;
 		i = skip_fws(s, len, i);
 		if (i == len)
 			return NULL;
 		if (s[i] != ';')
-			return "Content-Type with text outside its parameters";
+			return "MIME field with text outside its parameters";
 		i = skip_fws(s, len, i + 1);
 		if (i == len)
 			return NULL;
@@ -153,6 +162,35 @@ const char *mime_content_type(struct span value, struct mime_content_type *ct)
 		    (problem = add_param(names, &count, name, param, ct)) != NULL)
 			return problem;
 	}
+}
+
+const char *mime_content_type(struct span value, struct mime_content_type *ct)
+{
+	const char *s = value.ptr;
+	size_t len = value.len;
+	size_t i = skip_fws(s, len, 0), t = skip_token(s, len, i);
+
+	ct->boundary = span_of(s, 0);
+	if (t == i || t == len || s[t] != '/')
+		return "Content-Type without type/subtype";
+	ct->type = span_of(s + i, t - i);
+	i = t + 1;
+	t = skip_token(s, len, i);
+	if (t == i)
+		return "Content-Type without type/subtype";
+	ct->subtype = span_of(s + i, t - i);
+	return parameters(s, len, t, ct);
+}
+
+/* Content-Disposition (RFC 2183) is read as strictly: a token, then the same parameters. A
+ * boundary there means nothing, but a repeat makes readers warn and differ. */
+static const char *disposition_problem(struct span value)
+{
+	struct mime_content_type ignored;
+	size_t i = skip_fws(value.ptr, value.len, 0), t = skip_token(value.ptr, value.len, i);
+	if (t == i)
+		return "Content-Disposition without a type";
+	return parameters(value.ptr, value.len, t, &ignored);
 }
 
 static enum mime_encoding parse_encoding(struct span value)
@@ -187,6 +225,9 @@ void mime_entity_parse(const char *buf, size_t len, struct mime_entity *e)
 			return;
 		e->content = ct;
 	}
+	if (header_find(e->header, "Content-Disposition", &value) &&
+	    (e->problem = disposition_problem(value)) != NULL)
+		return;
 	if (header_find(e->header, "Content-Transfer-Encoding", &value)) {
 		e->encoding = parse_encoding(value);
 		if (e->encoding == MIME_ENCODING_UNKNOWN)

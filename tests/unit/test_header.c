@@ -136,6 +136,12 @@ static char *long_field(size_t n, bool folded)
 	return h;
 }
 
+static void test_nul_in_a_header_is_refused(void)
+{
+	static const char nul[] = "X-Nul: a\0Content-Type: text/plain\n";
+	CHECK(header_problem(span_of(nul, sizeof nul - 1)) != NULL);
+}
+
 static void test_field_length_is_postfix_header_size_limit(void)
 {
 	for (int folded = 0; folded <= 1; folded++) {
@@ -189,6 +195,22 @@ static void test_single_address(void)
 	    {" <alice(x)@example.org>", NULL},
 	    {" \"alice@example.org", NULL},
 	    {" <alice@exa\r\n mple.org>", NULL},
+	    /* What a MIME reader cannot parse is no address to us either (found by the oracle). */
+	    {" \"Alice, at work\" (office)\\\r\n <alice@example.org>", NULL},
+	    {" <alice@chat.example.o\xffg>", NULL},
+	    {" alice\xc3\xa4@example.org", NULL},
+	    {" \xc3\x84lice <alice@example.org>", "alice@example.org"},
+	    {" <@example.org>", NULL},
+	    {" .<alice@example.org>", NULL},
+	    {" A. Smith <alice@example.org>", "alice@example.org"},
+	    {" <alice@.example.org>", NULL},
+	    {" <alice@example..org>", NULL},
+	    {" <.alice@example.org>", NULL},
+	    {" <al..ice@example.org>", NULL},
+	    {" <alice@exa_mple.org>", NULL},
+	    {" <a!#$%&'*+-/=?^_`{|}~z@example.org>", "a!#$%&'*+-/=?^_`{|}~z@example.org"},
+	    {" <alice@[IPv6:2001:db8::1]>", "alice@[IPv6:2001:db8::1]"},
+	    {" Alice [x] <alice@example.org>", NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct span a;
@@ -207,6 +229,7 @@ int main(void)
 	test_field_lookup_and_folding();
 	test_canonical_headers_pass();
 	test_noncanonical_headers_fail();
+	test_nul_in_a_header_is_refused();
 	test_field_length_is_postfix_header_size_limit();
 	test_single_address();
 	return test_summary("header");

@@ -89,6 +89,10 @@ static void test_part_headers_are_read_as_strictly(void)
 				 "7bit\r\n") != NULL);
 	CHECK(problem_with("Content-Description: PGP/MIME", "Content-Type: text/plain\r\n") !=
 	      NULL);
+	/* Content-Disposition's parameters are read as strictly as Content-Type's. */
+	CHECK(problem_with(part, "Content-Disposition: attachment; filename=a; filename=b\r\n") !=
+	      NULL);
+	CHECK(problem_with(part, "Content-Disposition: (x) inline\r\n") != NULL);
 	/* The message itself: a transfer encoding on the multipart, a second MIME-Version. */
 	CHECK(problem_with("Content-Type: multipart", "Content-Transfer-Encoding: base64\r\n") !=
 	      NULL);

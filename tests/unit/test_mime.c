@@ -63,6 +63,10 @@ static void test_content_type_and_parameters(void)
 	    "multipart/mixed; boundary=ab; boundary*=''cd",
 	    "multipart/encrypted; protocol*=''application%2Fpgp-encrypted; boundary=x",
 	    "multipart/mixed; boundary=\"ends in space \"",
+	    "multipart/encrypted; pro*tocol=\"application/pgp-encrypted\"; boundary=x",
+	    "multipart/mixed; boundary=x; *=y",
+	    "multipart/mixed; boundary=x; name**=y",
+	    "multipart/mixed; boundary=x; name*1a=y",
 	    "multipart/mixed; boundary=\"has;semicolon\"",
 	    "multipart/mixed; boundary=\"a\xc3\xa4\"",
 	    "multipart/mixed; boundary=12345678901234567890123456789012345678901234567890"
@@ -76,6 +80,7 @@ static void test_content_type_and_parameters(void)
 		if (!refused)
 			fprintf(stderr, "bad Content-Type %zu passed: %s\n", i, bad[i]);
 	}
+	CHECK(ct("multipart/mixed; boundary=x; name*=utf-8''a; t*0=a; u*1*=b", &c) == NULL);
 	CHECK(ct("multipart/mixed; boundary=1234567890123456789012345678901234567890123456789012"
 		 "345678901234567890",
 		 &c) == NULL);

@@ -103,7 +103,7 @@ static const struct corpus_case {
     UNENCRYPTED("header-not-a-field.eml", "header line that is not a field"),
     UNENCRYPTED("header-space-before-colon.eml", TWICE),
     UNENCRYPTED("header-blank-continuation.eml", "header line of only white space"),
-    UNENCRYPTED("header-content-type-comment.eml", "Content-Type with text outside its parameters"),
+    UNENCRYPTED("header-content-type-comment.eml", "MIME field with text outside its parameters"),
     UNENCRYPTED("fake-encrypted.eml", "not an OpenPGP packet"),
     /* Words with spaces are no base64. */
     UNENCRYPTED("fake-cleartext-armor.eml", BAD_BASE64),
