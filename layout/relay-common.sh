@@ -114,12 +114,18 @@ relay_daemons_start() {
 relay_daemons_stop() {
 	local conf=$1 nginx_log=$2 pidfile
 	shift 2
-	[ -f "$conf/nginx/nginx.conf" ] &&
+	if [ -f "$conf/nginx/nginx.conf" ]; then
 		nginx -c "$conf/nginx/nginx.conf" -e "$nginx_log" -s quit 2>/dev/null || true
-	[ -f "$conf/postfix/main.cf" ] && postfix -c "$conf/postfix" stop >/dev/null 2>&1 || true
+	fi
+	if [ -f "$conf/postfix/main.cf" ]; then
+		postfix -c "$conf/postfix" stop >/dev/null 2>&1 || true
+	fi
 	for pidfile in "$@"; do
-		relay_pid_alive "$pidfile" && kill "$(head -1 "$pidfile" | tr -d ' ')" 2>/dev/null || true
+		if relay_pid_alive "$pidfile"; then
+			kill "$(head -1 "$pidfile" | tr -d ' ')" 2>/dev/null || true
+		fi
 	done
-	[ -f "$conf/dovecot/dovecot.conf" ] &&
+	if [ -f "$conf/dovecot/dovecot.conf" ]; then
 		doveadm -c "$conf/dovecot/dovecot.conf" stop 2>/dev/null || true
+	fi
 }

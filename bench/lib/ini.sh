@@ -1,9 +1,10 @@
+# shellcheck shell=bash
 # Shared by the benchmarks (sourced, bash): bench_ini DIR [LINE...] writes, with the relay's one
 # chatmail.ini writer (layout/relay-common.sh), a chatmail.ini for a relay of example.org that
 # keeps everything below DIR, each LINE appended ("key = value"), and points the programs at it
 # and their logs at DIR/log.
 LAYOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../layout" && pwd)
-# shellcheck source=../../layout/relay-common.sh
+# shellcheck source=layout/relay-common.sh
 . "$LAYOUT/relay-common.sh"
 
 bench_ini() {

@@ -5,7 +5,7 @@ ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 BIN="${CHATMAIL_BIN:-$ROOT/build}"
 LAYOUT=$ROOT/layout
 # The port map and the one chatmail.ini writer, shared with scripts/relay and chatmail-setup.
-# shellcheck source=../../../layout/relay-common.sh
+# shellcheck source=layout/relay-common.sh
 . "$LAYOUT/relay-common.sh"
 
 # A fresh directory $T with a chatmail.ini for a test relay of $MAIL_DOMAIN (default
