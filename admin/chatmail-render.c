@@ -32,6 +32,22 @@ struct sources {
 	char buffer[CONFIG_LIST_MAX];
 };
 
+/* The uid of vmail_user, a user name or "uid:gid". */
+static int vmail_uid(const char *vmail_user, char *out, size_t size)
+{
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(vmail_user, &end, 10);
+	if (end != vmail_user && *end == ':' && errno == 0 && uid <= UINT32_MAX)
+		return snprintf(out, size, "%lu", uid);
+	const struct passwd *user = getpwnam(vmail_user);
+	if (user == NULL) {
+		log_error("vmail_user %s is not a user of this machine", vmail_user);
+		return -1;
+	}
+	return snprintf(out, size, "%u", (unsigned)user->pw_uid);
+}
+
 /* Values the templates want in another form than chatmail.ini's: written to out, or -1 when
  * name is none of them. Returns the snprintf result otherwise. */
 static int derived_value(const struct config *config, const char *name, char *out, size_t size)
@@ -41,9 +57,11 @@ static int derived_value(const struct config *config, const char *name, char *ou
 	if (strcmp(name, "ip_only") == 0)
 		return snprintf(out, size, "%s", config->ip_only ? "yes" : "");
 	if (strcmp(name, "max_mailbox_size_mb") == 0)
-		return snprintf(out, size, "%llu", (unsigned long long)(config->max_mailbox_size >> 20));
+		return snprintf(out, size, "%llu",
+				(unsigned long long)(config->max_mailbox_size >> 20));
 	if (strcmp(name, "max_message_size_mb") == 0)
-		return snprintf(out, size, "%llu", (unsigned long long)(config->max_message_size >> 20));
+		return snprintf(out, size, "%llu",
+				(unsigned long long)(config->max_message_size >> 20));
 	if (strcmp(name, "passdb_dir") == 0) { /* where sqlite writes its journal */
 		const char *slash = strrchr(config->passdb_path, '/'); /* absolute: never NULL */
 		int len = slash == config->passdb_path ? 1 : (int)(slash - config->passdb_path);
@@ -57,18 +75,8 @@ static int derived_value(const struct config *config, const char *name, char *ou
 		return snprintf(out, size, "%.*s", (int)cert_len, pair);
 	if (strcmp(name, "tls_external_key") == 0)
 		return snprintf(out, size, "%.*s", (int)strcspn(key, " \t"), key);
-	if (strcmp(name, "vmail_uid") == 0) { /* vmail_user is a name or "uid:gid" */
-		unsigned uid;
-		char colon;
-		if (sscanf(config->vmail_user, "%u%c", &uid, &colon) == 2 && colon == ':')
-			return snprintf(out, size, "%u", uid);
-		const struct passwd *user = getpwnam(config->vmail_user);
-		if (user == NULL) {
-			log_error("vmail_user %s is not a user of this machine", config->vmail_user);
-			return -1;
-		}
-		return snprintf(out, size, "%u", (unsigned)user->pw_uid);
-	}
+	if (strcmp(name, "vmail_uid") == 0)
+		return vmail_uid(config->vmail_user, out, size);
 	return -1;
 }
 
@@ -214,8 +222,8 @@ static int load_values(struct sources *sources, const char *path)
 		return -1;
 	}
 	if (values_parse(&sources->values, text, len, lookup, sources, &error) != 0) {
-		log_error("%s:%u: %s%s%s", path, error.line, error.message, error.name[0] ? " " : "",
-			  error.name);
+		log_error("%s:%u: %s%s%s", path, error.line, error.message,
+			  error.name[0] ? " " : "", error.name);
 		return -1;
 	}
 	for (size_t i = 0; i < sources->values.count; i++) {

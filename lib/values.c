@@ -42,11 +42,13 @@ static int values_set(struct values *values, const char *name, size_t name_len, 
 		      size_t value_len)
 {
 	size_t i = 0;
-	while (i < values->count && !(strncmp(values->text + values->name[i], name, name_len) == 0 &&
-				      values->text[values->name[i] + name_len] == '\0'))
+	while (i < values->count &&
+	       !(strncmp(values->text + values->name[i], name, name_len) == 0 &&
+		 values->text[values->name[i] + name_len] == '\0'))
 		i++;
 	if (i == values->count) {
-		if (values->count == VALUES_MAX || store(values, name, name_len, &values->name[i]) != 0)
+		if (values->count == VALUES_MAX ||
+		    store(values, name, name_len, &values->name[i]) != 0)
 			return -1;
 		values->count++;
 	}
@@ -63,7 +65,8 @@ static size_t name_length(const char *s, size_t len)
 	size_t n = 0;
 	if (len == 0 || s[0] < 'a' || s[0] > 'z')
 		return 0;
-	while (n < len && ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+	while (n < len &&
+	       ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
 		n++;
 	return n <= TEMPLATE_NAME_MAX ? n : 0;
 }
@@ -147,7 +150,8 @@ int values_parse(struct values *values, const char *text, size_t len, template_l
 		if (line_len == 0 || line[0] == '#')
 			continue;
 		if (line[0] != '[') {
-			if (active && definition(values, line, line_len, lookup, context, error) != 0)
+			if (active &&
+			    definition(values, line, line_len, lookup, context, error) != 0)
 				return -1;
 			continue;
 		}

@@ -37,18 +37,19 @@ system_state() {
 @test "a port already in use is reported with what holds it" {
 	export PORT_BASE
 	PORT_BASE=$(free_port_block)
+	relay_ports "$PORT_BASE"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=x -keyout "$BATS_TEST_TMPDIR/k" \
 		-out "$BATS_TEST_TMPDIR/c" 2>/dev/null
-	openssl s_server -quiet -accept "127.0.0.1:$((PORT_BASE + 1))" -cert "$BATS_TEST_TMPDIR/c" \
+	openssl s_server -quiet -accept "127.0.0.1:$IMAPS_PORT" -cert "$BATS_TEST_TMPDIR/c" \
 		-key "$BATS_TEST_TMPDIR/k" </dev/null >/dev/null 2>&1 &
 	HOLDER_PID=$!
-	wait_port $((PORT_BASE + 1))
+	wait_port "$IMAPS_PORT"
 	RUN_DIR=$(mktemp -d /tmp/chatmail-relay-test.XXXXXX)
 	chmod 755 "$RUN_DIR"
 	export RUN_DIR
 	run "$ROOT/scripts/relay" start
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"port $((PORT_BASE + 1)) is in use by \"openssl\",pid=$HOLDER_PID"* ]]
+	[[ "$output" == *"port $IMAPS_PORT is in use by \"openssl\",pid=$HOLDER_PID"* ]]
 	[ ! -e "$RUN_DIR/run/dovecot/master.pid" ]
 }
 

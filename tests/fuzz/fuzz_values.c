@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < values.count; i++)
 		if (values.value[i] >= values.used || memchr(values.text + values.value[i], '\0',
-							    values.used - values.value[i]) == NULL)
+							     values.used - values.value[i]) == NULL)
 			abort();
 	return 0;
 }
