@@ -112,8 +112,10 @@ static int condition(const char *s, size_t len, template_lookup_fn *lookup, void
 	return 0;
 }
 
-static int definition(struct values *values, const char *s, size_t len, template_lookup_fn *lookup,
-		      void *context, struct values_error *error)
+/* A block that does not hold still has its lines checked (kept is false), so a mistake in a
+ * branch this machine does not take shows on every machine. */
+static int definition(struct values *values, const char *s, size_t len, bool kept,
+		      template_lookup_fn *lookup, void *context, struct values_error *error)
 {
 	static char rendered[VALUE_RENDERED_MAX];
 	size_t name_len = name_length(s, len), rendered_len;
@@ -128,7 +130,7 @@ static int definition(struct values *values, const char *s, size_t len, template
 			    &rendered_len, &template_error) != 0)
 		return fail(error, template_error.name[0] ? "unknown name" : template_error.message,
 			    template_error.name, strlen(template_error.name));
-	if (values_set(values, s, name_len, rendered, rendered_len) != 0)
+	if (kept && values_set(values, s, name_len, rendered, rendered_len) != 0)
 		return fail(error, "too many values", s, name_len);
 	return 0;
 }
@@ -150,8 +152,7 @@ int values_parse(struct values *values, const char *text, size_t len, template_l
 		if (line_len == 0 || line[0] == '#')
 			continue;
 		if (line[0] != '[') {
-			if (active &&
-			    definition(values, line, line_len, lookup, context, error) != 0)
+			if (definition(values, line, line_len, active, lookup, context, error) != 0)
 				return -1;
 			continue;
 		}

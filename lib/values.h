@@ -31,7 +31,8 @@ const char *values_get(const struct values *values, const char *name, size_t len
 /* Reads text[0..len) into values (which the caller zeroed), line by line: a definition's value
  * is rendered at once with lookup, so it may use names defined above it, and replaces an
  * earlier definition of the name; a block's condition asks lookup too (an unknown name is an
- * error; "[if name]" holds when the value is not empty). Blocks do not nest.
+ * error; "[if name]" holds when the value is not empty). Blocks do not nest. The lines of a
+ * block that does not hold are checked as well, and then left out.
  * Returns 0, or -1 with error set. */
 int values_parse(struct values *values, const char *text, size_t len, template_lookup_fn *lookup,
 		 void *context, struct values_error *error);

@@ -72,8 +72,10 @@ static void test_errors(void)
 	CHECK(parse("Upper = 1\n", &e) == -1);
 	CHECK(parse("a 1\n", &e) == -1);
 	CHECK(parse("= 1\n", &e) == -1);
-	/* a block that does not hold still checks its own brackets, and skips its definitions */
-	CHECK(parse("[if empty]\na = {nope}\n[end]\n", &e) == 0);
+	/* a block that does not hold is checked too: a mistake shows whatever the machine */
+	CHECK(parse("[if empty]\na = {nope}\n[end]\n", &e) == -1);
+	CHECK(e.line == 2);
+	CHECK(parse("[if empty]\na 1\n[end]\n", &e) == -1);
 	char many[VALUES_MAX * 16 + 64];
 	size_t used = 0;
 	for (int i = 0; i <= VALUES_MAX; i++)
