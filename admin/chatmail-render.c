@@ -3,7 +3,9 @@
  * usage: chatmail-render [--values FILE] [-D name=value]... SOURCE DEST   (files or directories)
  *        chatmail-render [--values FILE] [-D name=value]... --get NAME...  (one value a line)
  *        chatmail-render --check                                          (validate chatmail.ini) */
+#include "address.h"
 #include "config.h"
+#include "header.h"
 #include "log.h"
 #include "template.h"
 #include "values.h"
@@ -21,9 +23,10 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_USAGE 2
 #define DEFINES_MAX 64
+#define FILTERMAIL_PROCESS_MIN 4
 
-/* What a placeholder may name, first match wins: -D inputs, the profile's values, the derived
- * values below, chatmail.ini's keys with their defaults. */
+/* What a placeholder may name, first match wins: the constants the programs define, -D inputs,
+ * the profile's values, the derived values below, chatmail.ini's keys with their defaults. */
 struct sources {
 	struct config config;
 	const char *defines[DEFINES_MAX]; /* "name=value" */
@@ -31,6 +34,35 @@ struct sources {
 	struct values values;
 	char buffer[CONFIG_LIST_MAX];
 };
+
+/* Free memory a relay lets its filters use, over what one filtermail may hold at worst: the
+ * message (max_message_size) and the armored part decoded beside it. Never below a few, so
+ * a tiny server still takes mail in parallel; Postfix queues connections beyond it. */
+static unsigned long filtermail_process_limit(const struct config *config)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t memory = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 1ULL << 30;
+	uint64_t limit = memory / 2 / (2 * config->max_message_size);
+	if (limit < FILTERMAIL_PROCESS_MIN)
+		limit = FILTERMAIL_PROCESS_MIN;
+	if (limit > config->max_smtp_connections)
+		limit = config->max_smtp_connections;
+	return (unsigned long)limit;
+}
+
+/* Values the programs define and the templates must agree with: one definition each. */
+static const char *shared_constant(struct sources *sources, const char *name, size_t len)
+{
+	int n = -1;
+	if (len == 17 && strncmp(name, "header_size_limit", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%d", HEADER_FIELD_MAX);
+	else if (len == 19 && strncmp(name, "recipient_delimiter", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%s", ADDRESS_DELIMITER);
+	else if (len == 24 && strncmp(name, "filtermail_process_limit", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%lu",
+			     filtermail_process_limit(&sources->config));
+	return n > 0 && (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
+}
 
 /* The uid of vmail_user, a user name or "uid:gid". */
 static int vmail_uid(const char *vmail_user, char *out, size_t size)
@@ -100,6 +132,9 @@ static const char *setting(struct sources *sources, const char *name, size_t len
 static const char *lookup(const char *name, size_t len, void *context)
 {
 	struct sources *sources = context;
+	const char *constant = shared_constant(sources, name, len);
+	if (constant != NULL)
+		return constant;
 	for (int i = 0; i < sources->define_count; i++) {
 		const char *d = sources->defines[i];
 		if (strncmp(d, name, len) == 0 && d[len] == '=')
@@ -210,8 +245,8 @@ static int load_config(struct config *config)
 	return -1;
 }
 
-/* Reads the profile's values; a name chatmail.ini already sets is an error, so a profile
- * never silently replaces the operator's setting. */
+/* Reads the profile's values; a name chatmail.ini or the programs already set is an error, so
+ * a profile never silently replaces the operator's setting or a program's constant. */
 static int load_values(struct sources *sources, const char *path)
 {
 	static char text[VALUES_TEXT_MAX];
@@ -228,7 +263,8 @@ static int load_values(struct sources *sources, const char *path)
 	}
 	for (size_t i = 0; i < sources->values.count; i++) {
 		const char *name = sources->values.text + sources->values.name[i];
-		if (setting(sources, name, strlen(name)) != NULL) {
+		if (shared_constant(sources, name, strlen(name)) != NULL ||
+		    setting(sources, name, strlen(name)) != NULL) {
 			log_error("%s: %s is a setting of chatmail.ini: set it there", path, name);
 			return -1;
 		}

@@ -3,6 +3,8 @@
 #include "policy.h"
 #include "test.h"
 
+#include "address.h"
+
 #include <dirent.h>
 #include <stdlib.h>
 
@@ -12,7 +14,7 @@
 #define DAEMON "MAILER-DAEMON@mx.example.net"
 #define MESSAGE_MAX (256 * 1024)
 
-enum expect { PLAIN, ENCRYPTED, SECUREJOIN, ENCRYPTED_INCOMING_ONLY };
+enum expect { PLAIN, ENCRYPTED, SECUREJOIN, ENCRYPTED_INCOMING_ONLY, NO_FROM };
 
 /* The three common outcomes, for mail from ALICE to BOB. */
 /* clang-format off */
@@ -39,13 +41,19 @@ static const struct corpus_case {
     ENCRYPTED_BOTH_WAYS("encrypted-gnupg-reframed.eml"),
     ENCRYPTED_BOTH_WAYS("encrypted-gnupg-partial.eml"),
     ENCRYPTED_BOTH_WAYS("encrypted-thunderbird-style.eml"),
+    ENCRYPTED_BOTH_WAYS("encrypted-base64-armor.eml"),
+    ENCRYPTED_BOTH_WAYS("encrypted-qp-armor.eml"),
     {"encrypted-armor-version.eml", ALICE, POLICY_REJECT_UNENCRYPTED, POLICY_ACCEPT,
      ENCRYPTED_INCOMING_ONLY},
     {"encrypted-armor-comment.eml", ALICE, POLICY_REJECT_UNENCRYPTED, POLICY_ACCEPT,
      ENCRYPTED_INCOMING_ONLY},
     ENCRYPTED_BOTH_WAYS("from-display-name.eml"),
-    {"from-two-addresses.eml", ALICE, POLICY_REJECT_FROM_MISMATCH, POLICY_ACCEPT, ENCRYPTED},
-    {"from-duplicate.eml", ALICE, POLICY_REJECT_FROM_MISMATCH, POLICY_ACCEPT, ENCRYPTED},
+    /* Incoming mail needs one From: address to read (a 5xx otherwise). Two From: fields
+     * are a header no daemon reads as we would: not encrypted (below). */
+    {"from-two-addresses.eml", ALICE, POLICY_REJECT_FROM_MISMATCH, POLICY_REJECT_NO_FROM,
+     NO_FROM},
+    UNENCRYPTED("from-duplicate.eml"),
+    UNENCRYPTED("from-space-before-colon.eml"),
     UNENCRYPTED("broken-old-format-gnupg.eml"),
     UNENCRYPTED("broken-truncated.eml"),
     UNENCRYPTED("broken-trailing-garbage.eml"),
@@ -68,12 +76,18 @@ static const struct corpus_case {
     UNENCRYPTED("broken-nested.eml"),
     UNENCRYPTED("broken-inline-pgp.eml"),
     UNENCRYPTED("broken-no-boundary.eml"),
+    UNENCRYPTED("broken-unknown-cte.eml"),
+    UNENCRYPTED("broken-duplicate-boundary.eml"),
+    UNENCRYPTED("header-not-a-field.eml"),
+    UNENCRYPTED("header-space-before-colon.eml"),
+    UNENCRYPTED("header-blank-continuation.eml"),
+    UNENCRYPTED("header-content-type-comment.eml"),
     UNENCRYPTED("fake-encrypted.eml"),
     UNENCRYPTED("fake-cleartext-armor.eml"),
     UNENCRYPTED("mime-bomb.eml"),
     UNENCRYPTED("plain.eml"),
     UNENCRYPTED("plain-lf.eml"),
-    {"plain-no-from.eml", ALICE, POLICY_REJECT_FROM_MISMATCH, POLICY_REJECT_UNENCRYPTED, PLAIN},
+    {"plain-no-from.eml", ALICE, POLICY_REJECT_FROM_MISMATCH, POLICY_REJECT_NO_FROM, NO_FROM},
     SECUREJOIN_BOTH_WAYS("securejoin-vc.eml"),
     SECUREJOIN_BOTH_WAYS("securejoin-vg.eml"),
     SECUREJOIN_BOTH_WAYS("securejoin-vc-lf.eml"),
@@ -102,14 +116,14 @@ static const struct corpus_case {
 
 #define CORPUS_COUNT (sizeof corpus / sizeof corpus[0])
 
-struct message {
+struct text {
 	char *text;
 	size_t len;
 };
 
-static struct message load(const char *file)
+static struct text load(const char *file)
 {
-	struct message m = {NULL, 0};
+	struct text m = {NULL, 0};
 	char path[512];
 	int n = snprintf(path, sizeof path, "%s/%s", CORPUS, file);
 	FILE *f = n > 0 && (size_t)n < sizeof path ? fopen(path, "rb") : NULL;
@@ -137,19 +151,61 @@ static struct config config_with(const char *extra)
 	return c;
 }
 
-static struct policy_result outgoing(const struct config *c, const char *from,
-				     const char *const *rcpt, size_t count, struct message m)
+/* A transaction as filtermail's server builds it: MAIL FROM, then each RCPT with its flag. */
+static struct smtp_tx transaction(const char *from, const char *const *rcpt, const bool *enforce,
+				  size_t count)
 {
-	struct envelope env = {from, rcpt, count};
-	return policy_outgoing(c, &env, m.text, m.len);
+	struct smtp_tx tx;
+	memset(&tx, 0, sizeof tx);
+	if (smtp_parse_mail("FROM:<x>", 8, &tx.mail) != SMTP_PATH_OK)
+		abort();
+	snprintf(tx.mail.address, sizeof tx.mail.address, "%s", from);
+	tx.mail.address_len = strlen(tx.mail.address);
+	if (address_canonical(from, strlen(from), tx.sender, sizeof tx.sender) < 0)
+		tx.sender[0] = '\0';
+	for (size_t i = 0; i < count; i++) {
+		struct smtp_path path = {0};
+		snprintf(path.address, sizeof path.address, "%s", rcpt[i]);
+		path.address_len = strlen(path.address);
+		if (smtp_tx_add_recipient(&tx, &path) != 0)
+			abort();
+		tx.recipients[i].enforce = enforce != NULL && enforce[i];
+	}
+	return tx;
+}
+
+static struct message scan(struct text t)
+{
+	struct message m;
+	if (message_parse(t.text != NULL ? t.text : "", t.len, &m) != 0)
+		abort();
+	return m;
+}
+
+static struct policy_result outgoing(const struct config *c, const char *from,
+				     const char *const *rcpt, size_t count, struct text t)
+{
+	struct smtp_tx tx = transaction(from, rcpt, NULL, count);
+	struct message m = scan(t);
+	struct policy_result r = policy_outgoing(c, &tx, &m);
+	smtp_tx_reset(&tx);
+	return r;
+}
+
+static struct policy_result incoming_from(const char *sender, const char *const *rcpt,
+					  const bool *enforce, size_t count, struct text t)
+{
+	struct smtp_tx tx = transaction(sender, rcpt, enforce, count);
+	struct message m = scan(t);
+	struct policy_result r = policy_incoming(&tx, &m);
+	smtp_tx_reset(&tx);
+	return r;
 }
 
 static struct policy_result incoming(const char *const *rcpt, const bool *enforce, size_t count,
-				     struct message m)
+				     struct text t)
 {
-	struct config c = config_with("");
-	struct envelope env = {"someone@example.net", rcpt, count};
-	return policy_incoming(&c, &env, enforce, m.text, m.len);
+	return incoming_from("someone@example.net", rcpt, enforce, count, t);
 }
 
 static void test_corpus_verdicts(void)
@@ -159,14 +215,15 @@ static void test_corpus_verdicts(void)
 	const bool enforce[] = {true}, relaxed[] = {false};
 	for (size_t i = 0; i < CORPUS_COUNT; i++) {
 		const struct corpus_case *k = &corpus[i];
-		struct message m = load(k->file);
+		struct text m = load(k->file);
 		CHECK(m.len > 0);
 		struct policy_result out = outgoing(&c, k->sender, to_bob, 1, m);
 		struct policy_result in = incoming(to_bob, enforce, 1, m);
 		struct policy_result in_relaxed = incoming(to_bob, relaxed, 1, m);
 		bool ok = out.verdict == k->outgoing && in.verdict == k->incoming &&
-			  in_relaxed.verdict == POLICY_ACCEPT && out.reason != NULL &&
-			  in.reason != NULL;
+			  in_relaxed.verdict ==
+			      (k->kind == NO_FROM ? POLICY_REJECT_NO_FROM : POLICY_ACCEPT) &&
+			  out.reason != NULL && in.reason != NULL;
 		if (out.verdict == POLICY_ACCEPT)
 			ok = ok && out.encrypted == (k->kind == ENCRYPTED) &&
 			     out.securejoin == (k->kind == SECUREJOIN);
@@ -216,7 +273,7 @@ static void test_from_header_must_be_the_envelope_sender(void)
 {
 	struct config c = config_with("passthrough_senders = " ALICE " bob@example.net");
 	const char *const to_bob[] = {BOB};
-	struct message m = load("encrypted.eml");
+	struct text m = load("encrypted.eml");
 	CHECK(outgoing(&c, ALICE, to_bob, 1, m).verdict == POLICY_ACCEPT);
 	CHECK(outgoing(&c, "ALICE@chat.EXAMPLE.org", to_bob, 1, m).verdict == POLICY_ACCEPT);
 	/* Even encrypted mail, even from a passthrough sender. */
@@ -230,7 +287,7 @@ static void test_from_header_must_be_the_envelope_sender(void)
 
 static void test_passthrough_senders_and_recipients(void)
 {
-	struct message m = load("plain.eml");
+	struct text m = load("plain.eml");
 	const char *const to_bob[] = {BOB};
 	const char *const to_bob_upper[] = {"BOB@Example.NET"};
 	const char *const to_bob_and_carol[] = {BOB, "carol@other.org"};
@@ -270,10 +327,10 @@ static void test_autocrypt_setup_message_only_to_self(void)
 	const char *const to_self_upper[] = {"Alice@Chat.Example.org"};
 	const char *const to_self_and_bob[] = {ALICE, BOB};
 	const char *const to_bob[] = {BOB};
-	struct message asm_ok = load("asm.eml");
-	struct message wrong_subject = load("asm-wrong-subject.eml");
-	struct message not_mixed = load("asm-not-mixed.eml");
-	struct message plain = load("plain.eml");
+	struct text asm_ok = load("asm.eml");
+	struct text wrong_subject = load("asm-wrong-subject.eml");
+	struct text not_mixed = load("asm-not-mixed.eml");
+	struct text plain = load("plain.eml");
 	CHECK(outgoing(&c, ALICE, to_self, 1, asm_ok).verdict == POLICY_ACCEPT);
 	CHECK(outgoing(&c, ALICE, to_self_upper, 1, asm_ok).verdict == POLICY_ACCEPT);
 	CHECK(outgoing(&c, ALICE, to_self_and_bob, 2, asm_ok).verdict == POLICY_REJECT_UNENCRYPTED);
@@ -289,32 +346,34 @@ static void test_autocrypt_setup_message_only_to_self(void)
 
 static void test_incoming_enforcement_per_recipient(void)
 {
-	struct message plain = load("plain.eml");
-	struct message encrypted = load("encrypted.eml");
+	struct text plain = load("plain.eml");
+	struct text encrypted = load("encrypted.eml");
 	const char *const two[] = {BOB, "carol@chat.example.org"};
 	const bool none[] = {false, false}, second[] = {false, true};
 	CHECK(incoming(two, none, 2, plain).verdict == POLICY_ACCEPT);
 	CHECK(incoming(two, second, 2, plain).verdict == POLICY_REJECT_UNENCRYPTED);
 	CHECK(incoming(two, second, 2, encrypted).verdict == POLICY_ACCEPT);
-	/* Without the flags the caller is broken: fail closed. */
-	CHECK(incoming(two, NULL, 2, plain).verdict == POLICY_REJECT_UNENCRYPTED);
+	/* Mail whose envelope sender is not its From: goes on from <> (no bounce to a forgery);
+	 * a bounce comes from <> anyway. */
+	CHECK(incoming(two, none, 2, plain).null_sender);
+	CHECK(!incoming_from(ALICE, two, none, 2, plain).null_sender);
+	CHECK(!incoming_from("Alice@Chat.example.org", two, none, 2, plain).null_sender);
 	free(plain.text);
 	free(encrypted.text);
 }
 
 static void test_encryption_check_directly(void)
 {
-	struct message version = load("encrypted-armor-version.eml");
-	CHECK(!policy_is_encrypted(version.text, version.len, false));
-	CHECK(policy_is_encrypted(version.text, version.len, true));
-	CHECK(!policy_is_securejoin(version.text, version.len));
+	struct text version = load("encrypted-armor-version.eml");
+	struct message m = scan(version);
+	CHECK(m.encryption_problem == NULL && m.armor_header && !m.securejoin);
 	free(version.text);
-	struct message sj = load("securejoin-vg-base64.eml");
-	CHECK(policy_is_securejoin(sj.text, sj.len));
-	CHECK(!policy_is_encrypted(sj.text, sj.len, true));
+	struct text sj = load("securejoin-vg-base64.eml");
+	m = scan(sj);
+	CHECK(m.securejoin && m.encryption_problem != NULL);
 	free(sj.text);
-	CHECK(!policy_is_encrypted("", 0, true));
-	CHECK(!policy_is_securejoin("", 0));
+	m = scan((struct text){NULL, 0});
+	CHECK(m.encryption_problem != NULL && !m.securejoin && !m.has_from);
 }
 
 /* A rejection says why the message is not encrypted, for the log. */
@@ -324,10 +383,19 @@ static void test_rejections_say_why(void)
 		const char *file, *reason;
 	} cases[] = {
 	    {"plain.eml", "not multipart/encrypted"},
-	    {"broken-no-boundary.eml", "multipart/encrypted without a boundary"},
+	    {"broken-no-boundary.eml",
+	     "multipart/encrypted without a boundary or with a transfer encoding"},
+	    {"broken-unknown-cte.eml", "unknown Content-Transfer-Encoding"},
+	    {"broken-duplicate-boundary.eml", "repeated MIME parameter"},
+	    {"header-not-a-field.eml", "header line that is not a field"},
+	    {"header-space-before-colon.eml", "a field that decides the verdict appears twice"},
+	    {"header-blank-continuation.eml", "header line of only white space"},
+	    {"header-content-type-comment.eml", "Content-Type with text outside its parameters"},
+	    {"from-space-before-colon.eml", "a field that decides the verdict appears twice"},
 	    {"broken-one-part.eml", "multipart/encrypted with fewer than two parts"},
 	    {"broken-three-parts.eml", "multipart/encrypted with more than two parts"},
 	    {"broken-nested.eml", "multipart/encrypted holds a multipart"},
+	    {"mime-bomb.eml", "multipart/encrypted holds a multipart"},
 	    {"broken-version-2.eml", "first part is not application/pgp-encrypted Version: 1"},
 	    {"broken-parts-swapped.eml", "first part is not application/pgp-encrypted Version: 1"},
 	    {"encrypted-armor-version.eml", "armor header line in outgoing mail"},
@@ -344,7 +412,7 @@ static void test_rejections_say_why(void)
 	struct config c = config_with("");
 	const char *const to_bob[] = {BOB};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct message m = load(cases[i].file);
+		struct text m = load(cases[i].file);
 		struct policy_result r = outgoing(&c, ALICE, to_bob, 1, m);
 		CHECK(r.verdict == POLICY_REJECT_UNENCRYPTED &&
 		      strcmp(r.reason, cases[i].reason) == 0);
@@ -359,7 +427,7 @@ static void test_truncated_messages_are_not_encrypted(void)
 {
 	const char *files[] = {"encrypted.eml", "encrypted-partial.eml", "encrypted-lf.eml"};
 	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-		struct message m = load(files[f]);
+		struct text m = load(files[f]);
 		const char *end =
 		    m.len > 0 ? memmem(m.text, m.len, "-----END PGP MESSAGE-----", 25) : NULL;
 		CHECK(end != NULL);
@@ -368,9 +436,9 @@ static void test_truncated_messages_are_not_encrypted(void)
 			continue;
 		}
 		size_t limit = (size_t)(end - m.text) + 25, wrong = 0;
-		CHECK(policy_is_encrypted(m.text, m.len, false));
+		CHECK(scan(m).encryption_problem == NULL);
 		for (size_t cut = 0; cut < limit; cut++)
-			if (policy_is_encrypted(m.text, cut, true))
+			if (scan((struct text){m.text, cut}).encryption_problem == NULL)
 				wrong++;
 		CHECK(wrong == 0);
 		free(m.text);
