@@ -5,12 +5,12 @@
 #include "address.h"
 #include "config.h"
 #include "log.h"
+#include "mailstore.h"
 #include "message.h"
 #include "policy.h"
 #include "ratelimit.h"
 #include "smtp.h"
 #include "smtp_client.h"
-#include "smtp_recipient.h"
 #include "smtp_server.h"
 #include "stream.h"
 
@@ -177,8 +177,7 @@ static void incoming_rcpt(struct session *s)
 					"4.3.0 Error: account lookup failed, try again later");
 		return;
 	}
-	if (smtp_recipient_enforces_e2ee(s->config.mailboxes_dir, r->canonical, &r->enforce) !=
-	    0) {
+	if (mailstore_enforces_e2ee(s->config.mailboxes_dir, r->canonical, &r->enforce) != 0) {
 		log_warn("cannot tell whether %s enforces encryption: %s", r->canonical,
 			 strerror(errno));
 		r->enforce = true;

@@ -12,7 +12,7 @@ enum address_status address_check(const struct config *config, const char *addr,
 {
 	if (len == 0)
 		return ADDRESS_EMPTY;
-	if (len > ADDRESS_MAX)
+	if (len > MAILSTORE_ADDRESS_MAX)
 		return ADDRESS_TOO_LONG;
 	const char *at = memchr(addr, '@', len);
 	if (at == NULL)

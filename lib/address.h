@@ -3,8 +3,8 @@
 #define CHATMAIL_ADDRESS_H
 
 #include "config.h"
+#include "mailstore.h"
 
-#define ADDRESS_MAX 320
 /* Postfix's and Dovecot's recipient_delimiter, rendered into both from this one definition:
  * user+detail@domain reaches user@domain. */
 #define ADDRESS_DELIMITER "+"

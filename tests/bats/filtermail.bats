@@ -251,7 +251,7 @@ EOF
 <
 EOF
 	[ "${lines[11]}" = "250 2.0.0 Ok: queued as SINK" ]
-	! grep -q XFORWARD <(sink_session)
+	refute grep -q XFORWARD <(sink_session)
 }
 
 @test "filtermail: HELO, NOOP, RSET, VRFY, HELP and unknown commands" {
@@ -383,7 +383,7 @@ data_session() {
 	[ "${lines[1008]}" = "452 4.5.3 Error: too many recipients" ]
 	[ "${lines[1010]}" = "250 2.0.0 Ok: queued as SINK" ]
 	[ "$(grep -c '^RCPT TO:' <(sink_session))" -eq 1000 ]
-	! grep -q 'r00001001@' <(sink_session)
+	refute grep -q 'r00001001@' <(sink_session)
 }
 
 @test "filtermail: a client that goes silent gets 421 after the timeout" {
@@ -478,7 +478,7 @@ EOF
 	sink_start -r 550
 	run chat outgoing < <(send_session "$T/msg")
 	[ "${lines[10]}" = "550 5.1.1 recipient refused by sink" ]
-	! grep -q '^DATA' <(sink_session)
+	refute grep -q '^DATA' <(sink_session)
 }
 
 @test "filtermail: twenty errors close the session with 421" {

@@ -180,7 +180,8 @@ SCRIPT
 	grep -q 'header field longer than header_size_limit' "$PF/filtermail.log"
 	grep -q '^header_size_limit = 102400$' "$PF/etc/postfix/main.cf"
 	sleep 1
-	[ -z "$(sink_with 'X-Test-Purpose')" ] && [ -z "$(sink_with 'X-Long: aaaa')" ]
+	[ -z "$(sink_with 'X-Test-Purpose')" ]
+	[ -z "$(sink_with 'X-Long: aaaa')" ]
 	[ -z "$(sink_with 'This line is no field')" ]
 }
 
@@ -217,7 +218,7 @@ SCRIPT
 	run deliver erin@example.net nobody001@example.org "$M"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"< 550 5.1.1 Recipient address rejected: User unknown"* ]]
-	! grep -q 'status=bounced' "$PF/postfix.log"
+	refute grep -q 'status=bounced' "$PF/postfix.log"
 }
 
 @test "filtermail+postfix: a sender with a trailing dot gets 553, not a second rate budget" {

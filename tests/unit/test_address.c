@@ -35,7 +35,7 @@ int main(void)
 	CHECK(check("abcd\tefgh@example.org") == ADDRESS_LOCALPART_CHARACTERS);
 	char nul[] = "abcd\0efgh@example.org";
 	CHECK(address_check(&config, nul, sizeof nul - 1) == ADDRESS_LOCALPART_CHARACTERS);
-	char long_addr[ADDRESS_MAX + 10];
+	char long_addr[MAILSTORE_ADDRESS_MAX + 10];
 	memset(long_addr, 'a', sizeof long_addr - 1);
 	long_addr[sizeof long_addr - 1] = '\0';
 	CHECK(check(long_addr) == ADDRESS_TOO_LONG);
@@ -73,7 +73,7 @@ int main(void)
 	    {"\"user\"example.org", NULL},
 	};
 	for (size_t i = 0; i < sizeof canonical / sizeof canonical[0]; i++) {
-		char out[ADDRESS_MAX + 1];
+		char out[MAILSTORE_ADDRESS_MAX + 1];
 		int n = address_canonical(canonical[i].in, strlen(canonical[i].in), out, sizeof out);
 		bool ok = canonical[i].out == NULL
 			      ? n < 0
