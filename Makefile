@@ -146,15 +146,16 @@ bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 run: deps all
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/run
 
-# Programs and chatmail-setup into bin/; the templates, pages and chatmail-setup's DNS part (a
-# file it sources, not a command) into share/chatmail/, where an installed chatmail-setup looks;
-# the manual pages into share/man/man8/.
-SHARE_FILES = $(shell find conf www -type f ! -name '.*')
+# Programs and chatmail-setup into bin/; the templates, pages, the layout (render values, port
+# map, the shell chatmail-setup shares with scripts/relay) and chatmail-setup's DNS part (files
+# it sources, not commands) into share/chatmail/, where an installed chatmail-setup looks; the
+# manual pages into share/man/man8/.
+SHARE_FILES = $(shell find conf www layout -type f ! -name '.*')
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chatmail $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(addprefix $(BUILD)/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 admin/chatmail-setup.sh $(DESTDIR)$(PREFIX)/bin/chatmail-setup
-	rm -rf $(DESTDIR)$(PREFIX)/share/chatmail/conf $(DESTDIR)$(PREFIX)/share/chatmail/www
+	rm -rf $(addprefix $(DESTDIR)$(PREFIX)/share/chatmail/,conf www layout)
 	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/chatmail/$$f || exit 1; done
 	install -m 0644 admin/chatmail-setup-dns.sh $(DESTDIR)$(PREFIX)/share/chatmail/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/

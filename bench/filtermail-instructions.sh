@@ -3,6 +3,7 @@
 # spawn(8)-style session (start-up, SMTP, the policy, the hand-over to a sink, exit): exact and
 # repeatable whatever else the machine does, so a parser change can be compared to the figure
 # of the build before it. FILTERMAIL_BEFORE=path/to/older/filtermail prints both.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 bin=${CHATMAIL_BIN:-build}
 command -v valgrind >/dev/null || { echo "valgrind is not installed: skipped"; exit 0; }

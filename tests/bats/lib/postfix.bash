@@ -7,22 +7,16 @@
 # shellcheck shell=bash
 
 pf_ini() {
-	cat >"$PF/chatmail.ini" <<EOF
-[params]
-mail_domain = example.org
-passdb_path = $PF/vmail/passdb.sqlite
-mailboxes_dir = $PF/mail
-nocreate_file = $PF/nocreate
-state_dir = $PF/state
-vmail_user = 65534:65534
-max_load_1m = 100000
-min_available_memory = 0
-min_free_disk_space = 0
-filtermail_smtp_port = $FILTER_PORT
-filtermail_smtp_port_incoming = $FILTER_IN_PORT
-postfix_reinject_port = $REINJECT_PORT
-postfix_reinject_port_incoming = $REINJECT_IN_PORT
-EOF
+	{
+		# the account database in a directory of the mail user, who creates accounts
+		printf '%s\n' "passdb_path = $PF/vmail/passdb.sqlite" "mailboxes_dir = $PF/mail" \
+			"nocreate_file = $PF/nocreate" "state_dir = $PF/state" "vmail_user = 65534:65534"
+		relay_ini_test_relay
+		printf '%s\n' "filtermail_smtp_port = $FILTER_PORT" \
+			"filtermail_smtp_port_incoming = $FILTER_IN_PORT" \
+			"postfix_reinject_port = $REINJECT_PORT" \
+			"postfix_reinject_port_incoming = $REINJECT_IN_PORT"
+	} | relay_ini "$PF/chatmail.ini" example.org
 	chmod 644 "$PF/chatmail.ini"
 }
 
