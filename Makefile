@@ -19,6 +19,7 @@ doveauth_SRC        = $(wildcard auth/doveauth.c)
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
+filtermail_LIBS     = -lopendkim
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
@@ -62,8 +63,10 @@ $(foreach p,$(BUILT),$(eval $(call program,$(p))))
 $(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(chatmail-expire_SRC))): \
 	admin/chatmail-expire.h
 
+# A unit test's extra libraries are in test_<name>_LIBS.
+test_dkim_check_LIBS = -lopendkim -lcrypto
 $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(test_$*_LIBS) $(LDLIBS)
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
@@ -92,11 +95,12 @@ clang:
 unit: $(UNIT_BIN)
 	@scripts/check --unit-only $(UNIT_BIN)
 
-# libFuzzer targets: each links the library sources directly, built with clang.
+# libFuzzer targets: each links the library sources directly, built with clang, so each needs
+# every library's libraries.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(LDLIBS)
+		-o $@ $< $(LIB_SRC) -lopendkim $(LDLIBS)
 
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 	@for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
