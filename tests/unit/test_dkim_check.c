@@ -3,17 +3,9 @@
  * through the resolver library and libopendkim exactly as in production. */
 #include "dkim_check.h"
 
+#include "dkim_signer.h"
 #include "dns_server.h"
 #include "test.h"
-
-#include <opendkim/dkim.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-#include <stdint.h>
-#include <stdlib.h>
-#include <time.h>
 
 /* What filtermail holds after DATA: CRLF line ends, dot-stuffing undone. */
 #define MESSAGE                                                                                    \
@@ -26,11 +18,6 @@
 	"Hello Bob.\r\n"                                                                           \
 	"\r\n"                                                                                     \
 	".leading dot, unstuffed\r\n"
-
-struct key {
-	char *pem;    /* private key for the signer */
-	char *record; /* the DKIM TXT record */
-};
 
 /* libopendkim 2.11's signer leaks the private key it loads (dkim_free frees RSA keys of
  * verified signatures only): that is this test's signer, never the verifier, which the fuzzer
@@ -46,117 +33,20 @@ const char *__lsan_default_suppressions(void)
 	return "leak:dkim_privkey_load\n";
 }
 
-static struct key rsa512, rsa1024, rsa2048, ed25519;
+static struct dkim_test_key rsa512, rsa1024, rsa2048, ed25519;
 static struct dns_server dns;
 static struct dkim_checker *checker;
-
-static char *base64(const unsigned char *data, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
-static void make_key(struct key *key, EVP_PKEY *pkey, bool is_rsa)
-{
-	unsigned char raw[32], *der = NULL;
-	size_t raw_len = sizeof raw;
-	char *p, *data;
-	long len;
-	BIO *bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL);
-	len = BIO_get_mem_data(bio, &data);
-	key->pem = strndup(data, (size_t)len);
-	BIO_free(bio);
-	if (is_rsa) {
-		int der_len = i2d_PUBKEY(pkey, &der); /* RFC 6376 §3.6.1: SubjectPublicKeyInfo */
-		p = base64(der, (size_t)der_len);
-		OPENSSL_free(der);
-	} else {
-		EVP_PKEY_get_raw_public_key(pkey, raw, &raw_len); /* RFC 8463 §4: the raw key */
-		p = base64(raw, raw_len);
-	}
-	key->record = malloc(strlen(p) + 64);
-	sprintf(key->record, "v=DKIM1; k=%s; p=%s", is_rsa ? "rsa" : "ed25519", p);
-	free(p);
-	EVP_PKEY_free(pkey);
-}
-
-struct signing {
-	const struct key *key;
-	const char *selector;
-	const char *domain;
-	dkim_canon_t header_canon, body_canon;
-	dkim_alg_t alg;
-	time_t when;		    /* t=, 0 for now */
-	uint64_t ttl;		    /* x= = t= + ttl, 0 for none */
-	bool length;		    /* l= */
-	const char **required_hdrs; /* NULL: libopendkim's (From) */
-};
-
-static struct signing relaxed(const struct key *key, const char *selector, const char *domain)
-{
-	struct signing s = {
-	    .key = key,
-	    .selector = selector,
-	    .domain = domain,
-	    .header_canon = DKIM_CANON_RELAXED,
-	    .body_canon = DKIM_CANON_RELAXED,
-	    .alg = key == &ed25519 ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256,
-	};
-	return s;
-}
-
-/* msg with a DKIM-Signature field by s on top, as a signing relay adds it. */
-static char *sign(const char *msg, struct signing s)
-{
-	DKIM_LIB *lib = dkim_init(NULL, NULL);
-	unsigned min_bits = 512, flags = s.length ? DKIM_LIBFLAGS_SIGNLEN : 0;
-	uint64_t when = (uint64_t)s.when;
-	DKIM_STAT status;
-	DKIM *dkim;
-	unsigned char *header = NULL;
-	size_t header_len = 0;
-	char *out = NULL;
-
-	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits);
-	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags);
-	if (s.when != 0)
-		dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &when, sizeof when);
-	if (s.ttl != 0)
-		dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL, &s.ttl, sizeof s.ttl);
-	if (s.required_hdrs != NULL)
-		dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_REQUIREDHDRS, s.required_hdrs,
-			     sizeof s.required_hdrs);
-	dkim = dkim_sign(lib, (const unsigned char *)"test", NULL, (unsigned char *)s.key->pem,
-			 (const unsigned char *)s.selector, (const unsigned char *)s.domain,
-			 s.header_canon, s.body_canon, s.alg, -1, &status);
-	if (dkim != NULL && dkim_chunk(dkim, (unsigned char *)msg, strlen(msg)) == DKIM_STAT_OK &&
-	    dkim_chunk(dkim, NULL, 0) == DKIM_STAT_OK && dkim_eom(dkim, NULL) == DKIM_STAT_OK &&
-	    dkim_getsighdr_d(dkim, strlen("DKIM-Signature: "), &header, &header_len) ==
-		DKIM_STAT_OK) {
-		out = malloc(header_len + strlen(msg) + 32);
-		sprintf(out, "DKIM-Signature: %.*s\r\n%s", (int)header_len, header, msg);
-	} else {
-		fprintf(stderr, "signing failed: %s\n", dkim != NULL ? dkim_geterror(dkim) : "");
-		out = strdup(msg);
-	}
-	if (dkim != NULL)
-		dkim_free(dkim);
-	dkim_close(lib);
-	return out;
-}
 
 /* msg with the first `from` replaced by `to`. */
 static char *replace(const char *msg, const char *from, const char *to)
 {
 	const char *at = strstr(msg, from);
-	char *out = malloc(strlen(msg) + strlen(to) + 1);
-	if (at == NULL) {
-		strcpy(out, msg);
-		return out;
-	}
-	sprintf(out, "%.*s%s%s", (int)(at - msg), msg, to, at + strlen(from));
+	size_t size = strlen(msg) + strlen(to) + 1;
+	char *out = malloc(size);
+	if (at == NULL)
+		snprintf(out, size, "%s", msg);
+	else
+		snprintf(out, size, "%.*s%s%s", (int)(at - msg), msg, to, at + strlen(from));
 	return out;
 }
 
@@ -181,40 +71,40 @@ static struct dkim_result check_with(struct dkim_checker *c, const char *msg, co
 
 static void test_valid_signatures_pass(void)
 {
-	struct signing s = relaxed(&rsa2048, "r2048", "a.test");
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_PASS, "d=a.test s=r2048: valid (rsa-sha256)");
+	struct dkim_signing s = dkim_relaxed(&rsa2048, "r2048", "a.test");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "d=a.test s=r2048: valid (rsa-sha256)");
 	s.header_canon = s.body_canon = DKIM_CANON_SIMPLE;
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
 	s.header_canon = DKIM_CANON_RELAXED; /* relaxed/simple, as OpenDKIM signs for us */
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
-	EXPECT(sign(MESSAGE, relaxed(&rsa1024, "r1024", "a.test")), DKIM_VERDICT_PASS,
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r1024", "a.test")), DKIM_VERDICT_PASS,
 	       "s=r1024: valid");
-	EXPECT(sign(MESSAGE, relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS,
 	       "s=ed: valid (ed25519-sha256)");
 }
 
 static void test_alignment_ignores_case_only(void)
 {
-	char *msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "A.Test"));
+	char *msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "A.Test"));
 	struct dkim_result r = check_with(checker, msg, "a.TEST");
 	CHECK(r.verdict == DKIM_VERDICT_PASS);
 	free(msg);
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
 	       "d=c.test s=r2048: d= is not the From: domain");
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "r2048", "sub.a.test")), DKIM_VERDICT_FAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "sub.a.test")), DKIM_VERDICT_FAIL,
 	       "d= is not the From: domain");
 }
 
 static void test_signature_of_another_domain_costs_no_query(void)
 {
 	unsigned before = *dns.queries;
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL, "c.test");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL, "c.test");
 	CHECK(*dns.queries == before);
 }
 
 static void test_tampering_fails(void)
 {
-	char *signed_msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+	char *signed_msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	EXPECT(replace(signed_msg, "Hello Bob.", "Hello Eve."), DKIM_VERDICT_FAIL,
 	       "body hash does not match");
 	EXPECT(replace(signed_msg, "Subject: hello", "Subject: hi"), DKIM_VERDICT_FAIL,
@@ -230,35 +120,35 @@ static void test_tampering_fails(void)
 
 static void test_weak_or_partial_signatures_fail(void)
 {
-	struct signing s = relaxed(&rsa2048, "r2048", "a.test");
-	EXPECT(sign(MESSAGE, relaxed(&rsa512, "r512", "a.test")), DKIM_VERDICT_FAIL,
+	struct dkim_signing s = dkim_relaxed(&rsa2048, "r2048", "a.test");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa512, "r512", "a.test")), DKIM_VERDICT_FAIL,
 	       "s=r512: signing key too small");
 	s.alg = DKIM_SIGN_RSASHA1;
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_FAIL, "rsa-sha1 is not accepted");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_FAIL, "rsa-sha1 is not accepted");
 	s.alg = DKIM_SIGN_RSASHA256;
 	s.length = true;
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_FAIL, "l= is not accepted");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_FAIL, "l= is not accepted");
 }
 
 static void test_expired_signature_fails(void)
 {
-	struct signing s = relaxed(&rsa2048, "r2048", "a.test");
+	struct dkim_signing s = dkim_relaxed(&rsa2048, "r2048", "a.test");
 	s.when = time(NULL) - 7200;
 	s.ttl = 3600; /* x= an hour ago, well beyond libopendkim's 300 s of clock drift */
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_FAIL, "expired");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_FAIL, "expired");
 	s.ttl = 3 * 3600;
-	EXPECT(sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid");
 }
 
 static void test_signature_must_cover_from(void)
 {
 	/* Signed without a From: field, which is added afterwards. */
 	static const char *required[] = {"subject", NULL};
-	struct signing s = relaxed(&rsa2048, "r2048", "a.test");
+	struct dkim_signing s = dkim_relaxed(&rsa2048, "r2048", "a.test");
 	char *without_from = replace(MESSAGE, "From: Alice <alice@a.test>\r\n", "");
 	char *signed_msg;
 	s.required_hdrs = required;
-	signed_msg = sign(without_from, s);
+	signed_msg = dkim_test_sign(without_from, s);
 	CHECK(strstr(signed_msg, "h=from") == NULL && strstr(signed_msg, ":from") == NULL);
 	EXPECT(replace(signed_msg, "To: ", "From: alice@a.test\r\nTo: "), DKIM_VERDICT_FAIL,
 	       "d=a.test s=r2048: header list missing required entries");
@@ -269,7 +159,7 @@ static void test_signature_must_cover_from(void)
 static void test_only_one_from_field(void)
 {
 	/* A second From: above the signed one: a reader may show it, the signature covers the other. */
-	char *signed_msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+	char *signed_msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	EXPECT(replace(signed_msg, "From: Alice", "From: mallory@a.test\r\nFrom: Alice"),
 	       DKIM_VERDICT_FAIL, "not exactly one From: field");
 	free(signed_msg);
@@ -277,12 +167,12 @@ static void test_only_one_from_field(void)
 
 static void test_one_good_signature_suffices(void)
 {
-	char *good = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+	char *good = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	/* The 1024-bit key does not match the one published for r2048. */
-	char *bad = sign(MESSAGE, relaxed(&rsa1024, "r2048", "a.test"));
-	EXPECT(sign(good, relaxed(&rsa1024, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
-	EXPECT(sign(bad, relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS, "s=ed: valid");
-	EXPECT(sign(bad, relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
+	char *bad = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r2048", "a.test"));
+	EXPECT(dkim_test_sign(good, dkim_relaxed(&rsa1024, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS, "s=ed: valid");
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
 	       "d=a.test s=r2048: signature verification failed");
 	free(good);
 	free(bad);
@@ -300,16 +190,16 @@ static void test_key_lookups(void)
 {
 	unsigned before;
 	time_t start;
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "nokey", "a.test")), DKIM_VERDICT_FAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "nokey", "a.test")), DKIM_VERDICT_FAIL,
 	       "s=nokey: no key in DNS");
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
 	       "s=servfail: key lookup failed for now");
 	/* glibc passes other answers than these through: none of them is "no key". */
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "formerr", "a.test")), DKIM_VERDICT_TEMPFAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "formerr", "a.test")), DKIM_VERDICT_TEMPFAIL,
 	       "s=formerr: key lookup failed for now");
 	before = *dns.queries;
 	start = time(NULL);
-	EXPECT(sign(MESSAGE, relaxed(&rsa2048, "timeout", "a.test")), DKIM_VERDICT_TEMPFAIL,
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "timeout", "a.test")), DKIM_VERDICT_TEMPFAIL,
 	       "s=timeout: key lookup failed for now");
 	CHECK(*dns.queries == before + 1); /* one try, dns_timeout = 1 */
 	CHECK(time(NULL) - start <= 3);
@@ -317,13 +207,13 @@ static void test_key_lookups(void)
 
 static void test_temporary_failure_only_when_nothing_passed(void)
 {
-	char *deferred = sign(MESSAGE, relaxed(&rsa2048, "servfail", "a.test"));
-	char *bad = sign(MESSAGE, relaxed(&rsa1024, "r2048", "a.test"));
-	EXPECT(sign(deferred, relaxed(&rsa2048, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
-	EXPECT(sign(bad, relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
+	char *deferred = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "servfail", "a.test"));
+	char *bad = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r2048", "a.test"));
+	EXPECT(dkim_test_sign(deferred, dkim_relaxed(&rsa2048, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
 	       "s=servfail");
 	/* A signature of another domain that cannot be looked up does not defer anything. */
-	EXPECT(sign(bad, relaxed(&rsa2048, "servfail", "c.test")), DKIM_VERDICT_FAIL,
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "servfail", "c.test")), DKIM_VERDICT_FAIL,
 	       "s=r2048: signature verification failed");
 	free(deferred);
 	free(bad);
@@ -332,10 +222,10 @@ static void test_temporary_failure_only_when_nothing_passed(void)
 static void test_signatures_checked_are_bounded(void)
 {
 	/* The good signature comes last, below DKIM_CHECK_ALIGNED_MAX bad ones. */
-	char *msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+	char *msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	unsigned before = *dns.queries;
 	for (int i = 0; i < DKIM_CHECK_ALIGNED_MAX; i++) {
-		char *more = sign(msg, relaxed(&rsa2048, "nokey", "a.test"));
+		char *more = dkim_test_sign(msg, dkim_relaxed(&rsa2048, "nokey", "a.test"));
 		free(msg);
 		msg = more;
 	}
@@ -347,7 +237,7 @@ static void test_crlf_is_what_verifies(void)
 {
 	/* The signer hashed CRLF lines; the same message with bare LF does not pass, so the caller
 	 * must hand over the message with CRLF as received. */
-	char *msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+	char *msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	char *lf = malloc(strlen(msg) + 1);
 	size_t j = 0;
 	for (size_t i = 0; msg[i] != '\0'; i++)
@@ -367,7 +257,7 @@ static void test_key_file(void)
 	struct dkim_options opts = {.key_file = path};
 	const char *error = NULL;
 	struct dkim_checker *from_file;
-	char *msg = sign(MESSAGE, relaxed(&ed25519, "ed", "a.test"));
+	char *msg = dkim_test_sign(MESSAGE, dkim_relaxed(&ed25519, "ed", "a.test"));
 	fprintf(f, "ed._domainkey.a.test %s\n", ed25519.record);
 	fclose(f);
 	from_file = dkim_checker_new(&opts, &error);
@@ -375,7 +265,7 @@ static void test_key_file(void)
 	if (from_file != NULL) {
 		CHECK(check_with(from_file, msg, "a.test").verdict == DKIM_VERDICT_PASS);
 		free(msg);
-		msg = sign(MESSAGE, relaxed(&rsa2048, "r2048", "a.test"));
+		msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 		CHECK(check_with(from_file, msg, "a.test").verdict == DKIM_VERDICT_FAIL);
 		dkim_checker_free(from_file);
 	}
@@ -403,14 +293,14 @@ static void test_options_and_helpers(void)
 
 int main(void)
 {
-	struct key *keys[] = {&rsa512, &rsa1024, &rsa2048, &ed25519};
+	struct dkim_test_key *keys[] = {&rsa512, &rsa1024, &rsa2048, &ed25519};
 	struct dkim_options opts = {0};
 	const char *error = NULL;
 
-	make_key(&rsa512, EVP_RSA_gen(512), true);
-	make_key(&rsa1024, EVP_RSA_gen(1024), true);
-	make_key(&rsa2048, EVP_RSA_gen(2048), true);
-	make_key(&ed25519, EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"), false);
+	dkim_test_key_make(&rsa512, EVP_RSA_gen(512));
+	dkim_test_key_make(&rsa1024, EVP_RSA_gen(1024));
+	dkim_test_key_make(&rsa2048, EVP_RSA_gen(2048));
+	dkim_test_key_make(&ed25519, EVP_PKEY_Q_keygen(NULL, NULL, "ED25519"));
 	dns_server_add(&dns, "r512._domainkey.a.test", rsa512.record);
 	dns_server_add(&dns, "r1024._domainkey.a.test", rsa1024.record);
 	dns_server_add(&dns, "r2048._domainkey.a.test", rsa2048.record);
@@ -449,9 +339,7 @@ int main(void)
 
 	dkim_checker_free(checker);
 	dns_server_stop(&dns);
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-		free(keys[i]->pem);
-		free(keys[i]->record);
-	}
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		dkim_test_key_free(keys[i]);
 	return test_summary("test_dkim_check");
 }
