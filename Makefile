@@ -120,6 +120,11 @@ $(BUILD)/bench/ratelimit-cost: bench/ratelimit-cost.c $(BUILD)/libchatmail.a
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# What incoming DKIM costs, on the library, its keys served by the unit tests' DNS server.
+$(BUILD)/bench/dkim-cost: bench/dkim-cost.c $(BUILD)/libchatmail.a tests/unit/dkim_signer.h tests/unit/dns_server.h
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libchatmail.a -lopendkim -lcrypto $(LDLIBS)
+
 bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
 
