@@ -88,8 +88,7 @@ int main(int argc, char **argv)
 		}
 		dkim_checker_free(checker);
 	}
-	printf("  DKIM checker setup, again: %.0f us\n",
-	       (now() - start) / count * 1e6);
+	printf("  DKIM checker setup, again: %.0f us\n", (now() - start) / count * 1e6);
 
 	checker = dkim_checker_new(&opts, &error);
 	failed |= measure(checker, "RSA-2048, 10 KB",

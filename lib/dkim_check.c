@@ -73,11 +73,10 @@ static const char *verify_problem(DKIM_SIGINFO *sig, const char *from_domain, bo
 {
 	unsigned flags = dkim_sig_getflags(sig);
 	DKIM_SIGERROR error = dkim_sig_geterror(sig);
-	const char *why;
 	unsigned bits = 0;
 	*temporary = false;
 	if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
-		why = rule_problem(sig, from_domain);
+		const char *why = rule_problem(sig, from_domain);
 		return why != NULL ? why : "too many signatures of the From: domain";
 	}
 	if (error == DKIM_SIGERROR_KEYFAIL) {
@@ -125,7 +124,7 @@ static void decide(DKIM_SIGINFO **sigs, int nsigs, const char *from_domain,
 		   struct dkim_result *result)
 {
 	DKIM_SIGINFO *failed = NULL, *deferred = NULL;
-	const char *failed_why = NULL, *deferred_why = NULL;
+	const char *failed_why = "no signature", *deferred_why = NULL;
 	bool failed_aligned = false;
 	for (int i = 0; i < nsigs; i++) {
 		bool temporary;
@@ -153,8 +152,8 @@ static void decide(DKIM_SIGINFO **sigs, int nsigs, const char *from_domain,
 		set_result(result, DKIM_VERDICT_FAIL, failed, failed_why);
 }
 
-void dkim_check(struct dkim_checker *checker, const char *msg, size_t len,
-		const char *from_domain, struct dkim_result *result)
+void dkim_check(struct dkim_checker *checker, const char *msg, size_t len, const char *from_domain,
+		struct dkim_result *result)
 {
 	struct check_context context = {from_domain};
 	struct mime_span header, body;

@@ -16,14 +16,17 @@ enum dkim_verdict {
 	DKIM_VERDICT_PASS,     /* a valid signature with d= the From: domain */
 	DKIM_VERDICT_NONE,     /* no DKIM-Signature field at all */
 	DKIM_VERDICT_FAIL,     /* signatures, none of them valid and aligned */
-	DKIM_VERDICT_TEMPFAIL, /* none valid yet, but a key lookup failed for now (SERVFAIL, timeout) */
+	DKIM_VERDICT_TEMPFAIL, /* none valid yet, a key lookup failed for now (SERVFAIL, timeout) */
 };
 
 /* Where public keys come from. All NULL/0: the system resolver (/etc/resolv.conf). */
 struct dkim_options {
-	const char *key_file;	/* libopendkim's test format: "sel._domainkey.dom v=DKIM1; ..." lines */
-	const char *nameserver; /* "IPv4:port": one resolver instead of resolv.conf's (tests) */
-	unsigned dns_timeout;	/* seconds per lookup, one try; 0: resolv.conf's timeout and attempts */
+	/* libopendkim's test format: "sel._domainkey.dom v=DKIM1; ..." lines (the fuzzer) */
+	const char *key_file;
+	/* "IPv4:port": this one server instead of resolv.conf's (tests) */
+	const char *nameserver;
+	/* seconds per lookup, one try; 0: resolv.conf's timeout and attempts */
+	unsigned dns_timeout;
 };
 
 /* libopendkim's library handle with the options applied: make one per process, reuse it for
@@ -41,8 +44,8 @@ void dkim_checker_free(struct dkim_checker *checker);
 
 /* Checks msg[0..len), the message as received (dot-stuffing undone, CRLF line ends), against
  * from_domain, the domain of its From: address. Blocks while it looks keys up. */
-void dkim_check(struct dkim_checker *checker, const char *msg, size_t len,
-		const char *from_domain, struct dkim_result *result);
+void dkim_check(struct dkim_checker *checker, const char *msg, size_t len, const char *from_domain,
+		struct dkim_result *result);
 
 /* The SMTP reply for a verdict other than PASS (NULL for PASS): the reference's wording. */
 const char *dkim_verdict_reply(enum dkim_verdict verdict);

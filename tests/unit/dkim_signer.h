@@ -98,7 +98,7 @@ static inline char *dkim_test_sign(const char *msg, struct dkim_signing s)
 	DKIM_STAT status;
 	DKIM *dkim;
 	unsigned char *header = NULL;
-	size_t header_len = 0, size;
+	size_t header_len = 0;
 	char *out = NULL;
 
 	dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &min_bits, sizeof min_bits);
@@ -117,7 +117,7 @@ static inline char *dkim_test_sign(const char *msg, struct dkim_signing s)
 	    dkim_chunk(dkim, NULL, 0) == DKIM_STAT_OK && dkim_eom(dkim, NULL) == DKIM_STAT_OK &&
 	    dkim_getsighdr_d(dkim, strlen("DKIM-Signature: "), &header, &header_len) ==
 		DKIM_STAT_OK) {
-		size = header_len + strlen(msg) + 32;
+		size_t size = header_len + strlen(msg) + 32;
 		out = malloc(size);
 		snprintf(out, size, "DKIM-Signature: %.*s\r\n%s", (int)header_len, header, msg);
 	} else {

@@ -1,7 +1,7 @@
 /* A tiny DNS server on a loopback UDP port, in a child process, for tests that look names up
  * through the real resolver library: TXT answers from a table, NXDOMAIN for names it does not
- * know, SERVFAIL for names under "servfail.", FORMERR under "formerr.", and silence (a timeout) for names under
- * "timeout.". It counts the queries it got. */
+ * know, SERVFAIL for names under "servfail.", FORMERR under "formerr.", and silence (a timeout) for
+ * names under "timeout.". It counts the queries it got. */
 #ifndef CHATMAIL_DNS_SERVER_H
 #define CHATMAIL_DNS_SERVER_H
 
@@ -79,7 +79,7 @@ static inline size_t dns_server_answer(const struct dns_server *server, const un
 	}
 	memcpy(reply, query, type_at + 4);
 	reply[2] = (unsigned char)(0x84 | (query[2] & 0x01)); /* QR, AA, the query's RD */
-	reply[3] = (unsigned char)(0x80 | rcode);		/* RA */
+	reply[3] = (unsigned char)(0x80 | rcode);	      /* RA */
 	memset(reply + 6, 0, 6);
 	pos = type_at + 4;
 	if (text == NULL)
@@ -107,7 +107,8 @@ static inline void dns_server_loop(const struct dns_server *server, int fd)
 	for (;;) {
 		struct sockaddr_in peer;
 		socklen_t peer_len = sizeof peer;
-		ssize_t n = recvfrom(fd, query, sizeof query, 0, (struct sockaddr *)&peer, &peer_len);
+		ssize_t n =
+		    recvfrom(fd, query, sizeof query, 0, (struct sockaddr *)&peer, &peer_len);
 		size_t len;
 		if (n < 12)
 			continue;

@@ -58,7 +58,7 @@ static struct dkim_result check_with(struct dkim_checker *c, const char *msg, co
 }
 
 /* Checks msg (freed here) for a verdict and a reason that mentions `why`. */
-#define EXPECT(message, want, why)                                                                \
+#define EXPECT(message, want, why)                                                                 \
 	do {                                                                                       \
 		char *m_ = (message);                                                              \
 		struct dkim_result r_ = check_with(checker, m_, "a.test");                         \
@@ -72,13 +72,14 @@ static struct dkim_result check_with(struct dkim_checker *c, const char *msg, co
 static void test_valid_signatures_pass(void)
 {
 	struct dkim_signing s = dkim_relaxed(&rsa2048, "r2048", "a.test");
-	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "d=a.test s=r2048: valid (rsa-sha256)");
+	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS,
+	       "d=a.test s=r2048: valid (rsa-sha256)");
 	s.header_canon = s.body_canon = DKIM_CANON_SIMPLE;
 	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
 	s.header_canon = DKIM_CANON_RELAXED; /* relaxed/simple, as OpenDKIM signs for us */
 	EXPECT(dkim_test_sign(MESSAGE, s), DKIM_VERDICT_PASS, "valid (rsa-sha256)");
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r1024", "a.test")), DKIM_VERDICT_PASS,
-	       "s=r1024: valid");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r1024", "a.test")),
+	       DKIM_VERDICT_PASS, "s=r1024: valid");
 	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS,
 	       "s=ed: valid (ed25519-sha256)");
 }
@@ -89,16 +90,17 @@ static void test_alignment_ignores_case_only(void)
 	struct dkim_result r = check_with(checker, msg, "a.TEST");
 	CHECK(r.verdict == DKIM_VERDICT_PASS);
 	free(msg);
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
-	       "d=c.test s=r2048: d= is not the From: domain");
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "sub.a.test")), DKIM_VERDICT_FAIL,
-	       "d= is not the From: domain");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")),
+	       DKIM_VERDICT_FAIL, "d=c.test s=r2048: d= is not the From: domain");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "sub.a.test")),
+	       DKIM_VERDICT_FAIL, "d= is not the From: domain");
 }
 
 static void test_signature_of_another_domain_costs_no_query(void)
 {
 	unsigned before = *dns.queries;
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL, "c.test");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "c.test")),
+	       DKIM_VERDICT_FAIL, "c.test");
 	CHECK(*dns.queries == before);
 }
 
@@ -158,7 +160,8 @@ static void test_signature_must_cover_from(void)
 
 static void test_only_one_from_field(void)
 {
-	/* A second From: above the signed one: a reader may show it, the signature covers the other. */
+	/* A second From: above the signed one: a reader may show it, the signature covers the
+	 * other. */
 	char *signed_msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	EXPECT(replace(signed_msg, "From: Alice", "From: mallory@a.test\r\nFrom: Alice"),
 	       DKIM_VERDICT_FAIL, "not exactly one From: field");
@@ -170,8 +173,10 @@ static void test_one_good_signature_suffices(void)
 	char *good = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	/* The 1024-bit key does not match the one published for r2048. */
 	char *bad = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r2048", "a.test"));
-	EXPECT(dkim_test_sign(good, dkim_relaxed(&rsa1024, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
-	EXPECT(dkim_test_sign(bad, dkim_relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS, "s=ed: valid");
+	EXPECT(dkim_test_sign(good, dkim_relaxed(&rsa1024, "r2048", "a.test")), DKIM_VERDICT_PASS,
+	       "valid");
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&ed25519, "ed", "a.test")), DKIM_VERDICT_PASS,
+	       "s=ed: valid");
 	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "r2048", "c.test")), DKIM_VERDICT_FAIL,
 	       "d=a.test s=r2048: signature verification failed");
 	free(good);
@@ -190,17 +195,17 @@ static void test_key_lookups(void)
 {
 	unsigned before;
 	time_t start;
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "nokey", "a.test")), DKIM_VERDICT_FAIL,
-	       "s=nokey: no key in DNS");
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
-	       "s=servfail: key lookup failed for now");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "nokey", "a.test")),
+	       DKIM_VERDICT_FAIL, "s=nokey: no key in DNS");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "servfail", "a.test")),
+	       DKIM_VERDICT_TEMPFAIL, "s=servfail: key lookup failed for now");
 	/* glibc passes other answers than these through: none of them is "no key". */
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "formerr", "a.test")), DKIM_VERDICT_TEMPFAIL,
-	       "s=formerr: key lookup failed for now");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "formerr", "a.test")),
+	       DKIM_VERDICT_TEMPFAIL, "s=formerr: key lookup failed for now");
 	before = *dns.queries;
 	start = time(NULL);
-	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "timeout", "a.test")), DKIM_VERDICT_TEMPFAIL,
-	       "s=timeout: key lookup failed for now");
+	EXPECT(dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "timeout", "a.test")),
+	       DKIM_VERDICT_TEMPFAIL, "s=timeout: key lookup failed for now");
 	CHECK(*dns.queries == before + 1); /* one try, dns_timeout = 1 */
 	CHECK(time(NULL) - start <= 3);
 }
@@ -209,9 +214,10 @@ static void test_temporary_failure_only_when_nothing_passed(void)
 {
 	char *deferred = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "servfail", "a.test"));
 	char *bad = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa1024, "r2048", "a.test"));
-	EXPECT(dkim_test_sign(deferred, dkim_relaxed(&rsa2048, "r2048", "a.test")), DKIM_VERDICT_PASS, "valid");
-	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "servfail", "a.test")), DKIM_VERDICT_TEMPFAIL,
-	       "s=servfail");
+	EXPECT(dkim_test_sign(deferred, dkim_relaxed(&rsa2048, "r2048", "a.test")),
+	       DKIM_VERDICT_PASS, "valid");
+	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "servfail", "a.test")),
+	       DKIM_VERDICT_TEMPFAIL, "s=servfail");
 	/* A signature of another domain that cannot be looked up does not defer anything. */
 	EXPECT(dkim_test_sign(bad, dkim_relaxed(&rsa2048, "servfail", "c.test")), DKIM_VERDICT_FAIL,
 	       "s=r2048: signature verification failed");
