@@ -152,7 +152,7 @@ static void test_signature_must_cover_from(void)
 	s.required_hdrs = required;
 	signed_msg = dkim_test_sign(without_from, s);
 	CHECK(strstr(signed_msg, "h=from") == NULL && strstr(signed_msg, ":from") == NULL);
-	EXPECT(replace(signed_msg, "To: ", "From: alice@a.test\r\nTo: "), DKIM_VERDICT_FAIL,
+	EXPECT(replace(signed_msg, "\r\nTo: ", "\r\nFrom: alice@a.test\r\nTo: "), DKIM_VERDICT_FAIL,
 	       "d=a.test s=r2048: header list missing required entries");
 	free(without_from);
 	free(signed_msg);
@@ -165,6 +165,31 @@ static void test_only_one_from_field(void)
 	char *signed_msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
 	EXPECT(replace(signed_msg, "From: Alice", "From: mallory@a.test\r\nFrom: Alice"),
 	       DKIM_VERDICT_FAIL, "not exactly one From: field");
+	free(signed_msg);
+}
+
+static void test_fields_read_as_libopendkim_reads_them(void)
+{
+	/* "Name :" is a field for libopendkim and Postfix alike. */
+	char *signed_msg = dkim_test_sign(MESSAGE, dkim_relaxed(&rsa2048, "r2048", "a.test"));
+	EXPECT(replace(signed_msg, "\r\nTo:", "\r\nFrom : mallory@a.test\r\nTo:"),
+	       DKIM_VERDICT_FAIL, "not exactly one From: field");
+	EXPECT(replace(MESSAGE, "To:", "DKIM-Signature : v=1; d=a.test\r\nTo:"), DKIM_VERDICT_FAIL,
+	       "d=a.test s=?: selector tag missing");
+	/* With a tab libopendkim refuses the header: not passed, not unsigned either. */
+	EXPECT(replace(MESSAGE, "To:", "DKIM-Signature\t: v=1; d=a.test\r\nTo:"), DKIM_VERDICT_FAIL,
+	       "");
+	/* i= must be quoted-printable: libopendkim would read past a value ending in "=" or
+	 * "=X", also hidden behind a space before the colon or folded. */
+	EXPECT(replace(signed_msg, "d=a.test;", "i=x=4; d=a.test;"), DKIM_VERDICT_FAIL,
+	       "i= is not quoted-printable");
+	EXPECT(replace(signed_msg, "d=a.test;", "i =\r\n\tx=; d=a.test;"), DKIM_VERDICT_FAIL,
+	       "i= is not quoted-printable");
+	EXPECT(replace(signed_msg, "DKIM-Signature:", "DKIM-Signature : i=x=A;\r\nDKIM-Signature:"),
+	       DKIM_VERDICT_FAIL, "i= is not quoted-printable");
+	/* A valid escape reaches libopendkim: the signature, changed here, no longer verifies. */
+	EXPECT(replace(signed_msg, "d=a.test;", "i=@a=2Etest; d=a.test;"), DKIM_VERDICT_FAIL,
+	       "signature verification failed");
 	free(signed_msg);
 }
 
@@ -334,6 +359,7 @@ int main(void)
 	test_expired_signature_fails();
 	test_signature_must_cover_from();
 	test_only_one_from_field();
+	test_fields_read_as_libopendkim_reads_them();
 	test_one_good_signature_suffices();
 	test_no_signature_is_none();
 	test_key_lookups();
