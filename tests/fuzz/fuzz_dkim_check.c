@@ -1,6 +1,7 @@
 /* libFuzzer target for dkim_check, with keys from a file (never DNS): an input is a whole
  * message, or, when it starts with '+', the value of one more DKIM-Signature field put on top
- * of a validly signed message, which must still pass whatever that field says. */
+ * of a validly signed message, which must still pass whatever that field says (but for an i=
+ * that is not quoted-printable, which refuses the message). */
 #include "dkim_check.h"
 
 #include <stdint.h>
@@ -95,8 +96,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Keys come from a file that is there: nothing can be deferred. */
 	if (result.verdict == DKIM_VERDICT_TEMPFAIL)
 		abort();
-	/* A broken or forged extra signature never spoils the valid one. */
-	if (extra && !has_line_end(data + 1, size - 1) && result.verdict != DKIM_VERDICT_PASS) {
+	/* A broken or forged extra signature never spoils the valid one, but for the one refusal
+	 * of a whole message that shields libopendkim (an i= that is not quoted-printable). */
+	if (extra && !has_line_end(data + 1, size - 1) && result.verdict != DKIM_VERDICT_PASS &&
+	    strcmp(result.reason, "i= is not quoted-printable") != 0) {
 		fprintf(stderr, "valid signature lost: %s\n", result.reason);
 		abort();
 	}
