@@ -109,6 +109,11 @@ static void set_result(struct dkim_result *result, enum dkim_verdict verdict, DK
 		snprintf(result->reason, sizeof result->reason, "d=%s s=%s: %s",
 			 domain != NULL ? (const char *)domain : "?",
 			 selector != NULL ? (const char *)selector : "?", text);
+	/* One printable line for the log whatever the sender wrote (libopendkim refuses control
+	 * bytes in tag values today; its error texts are not ours). */
+	for (char *c = result->reason; *c != '\0'; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			*c = '?';
 }
 
 static bool is_wsp(char c)
@@ -289,7 +294,10 @@ struct dkim_checker *dkim_checker_new(const struct dkim_options *opts, const cha
 	unsigned flags = DKIM_LIBFLAGS_BADSIGHANDLES;
 	unsigned min_bits = DKIM_CHECK_RSA_MIN_BITS;
 	dkim_query_t method = DKIM_QUERY_FILE;
+	static const struct dkim_options system_resolver;
 	struct dkim_checker *checker = calloc(1, sizeof *checker);
+	if (opts == NULL)
+		opts = &system_resolver;
 	if (checker == NULL || (checker->lib = dkim_init(NULL, NULL)) == NULL) {
 		free(checker);
 		*error = "out of memory";

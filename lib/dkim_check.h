@@ -38,7 +38,8 @@ struct dkim_result {
 	char reason[256]; /* one line for the log: which signature, and why it passed or failed */
 };
 
-/* NULL when libopendkim cannot be set up (out of memory, an unusable option); *error says why. */
+/* opts NULL: the system resolver. NULL when libopendkim cannot be set up (out of memory, an
+ * unusable option); *error says why. */
 struct dkim_checker *dkim_checker_new(const struct dkim_options *opts, const char **error);
 void dkim_checker_free(struct dkim_checker *checker);
 

@@ -311,6 +311,9 @@ static void test_options_and_helpers(void)
 	CHECK(dkim_checker_new(&bad, &error) == NULL && error != NULL);
 	bad.nameserver = "localhost:53";
 	CHECK(dkim_checker_new(&bad, &error) == NULL);
+	struct dkim_checker *system = dkim_checker_new(NULL, &error);
+	CHECK(system != NULL);
+	dkim_checker_free(system);
 	CHECK_STR(dkim_verdict_reply(DKIM_VERDICT_NONE), "554 5.7.1 No DKIM signature found");
 	CHECK_STR(dkim_verdict_reply(DKIM_VERDICT_FAIL), "554 5.7.1 No valid DKIM signature found");
 	CHECK(strncmp(dkim_verdict_reply(DKIM_VERDICT_TEMPFAIL), "451 4.7.5 ", 10) == 0);
