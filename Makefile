@@ -70,16 +70,16 @@ $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libcha
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
-# Test helpers (tests/tools/*.c): standalone programs the bats suites (sanitizer build) and the
-# benchmarks (normal build) drive.
+# Test helpers (tests/tools/*.c): programs the bats suites (sanitizer build) and the
+# benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
-$(BUILD)/asan/tools/%: tests/tools/%.c
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/asan/tools/%: tests/tools/%.c $(BUILD)/asan/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/deps

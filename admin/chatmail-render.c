@@ -1,7 +1,9 @@
 /* chatmail-render: fills config templates from chatmail.ini, so no two files can disagree.
  * usage: chatmail-render [-D name=value]... SOURCE DEST   (files or directories)
  *        chatmail-render --check                          (only validate chatmail.ini) */
+#include "address.h"
 #include "config.h"
+#include "header.h"
 #include "log.h"
 #include "template.h"
 
@@ -17,6 +19,7 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_USAGE 2
 #define DEFINES_MAX 64
+#define FILTERMAIL_PROCESS_MIN 4
 
 struct values {
 	struct config config;
@@ -25,9 +28,41 @@ struct values {
 	char buffer[CONFIG_LIST_MAX];
 };
 
+/* Free memory a relay lets its filters use, over what one filtermail may hold at worst: the
+ * message (max_message_size) and the armored part decoded beside it. Never below a few, so
+ * a tiny server still takes mail in parallel; Postfix queues connections beyond it. */
+static unsigned long filtermail_process_limit(const struct config *config)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t memory = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 1ULL << 30;
+	uint64_t limit = memory / 2 / (2 * config->max_message_size);
+	if (limit < FILTERMAIL_PROCESS_MIN)
+		limit = FILTERMAIL_PROCESS_MIN;
+	if (limit > config->max_smtp_connections)
+		limit = config->max_smtp_connections;
+	return (unsigned long)limit;
+}
+
+/* Values the programs define and the templates must agree with: one definition each. */
+static const char *shared_constant(struct values *values, const char *name, size_t len)
+{
+	int n = -1;
+	if (len == 17 && strncmp(name, "header_size_limit", len) == 0)
+		n = snprintf(values->buffer, sizeof values->buffer, "%d", HEADER_FIELD_MAX);
+	else if (len == 19 && strncmp(name, "recipient_delimiter", len) == 0)
+		n = snprintf(values->buffer, sizeof values->buffer, "%s", ADDRESS_DELIMITER);
+	else if (len == 24 && strncmp(name, "filtermail_process_limit", len) == 0)
+		n = snprintf(values->buffer, sizeof values->buffer, "%lu",
+			     filtermail_process_limit(&values->config));
+	return n > 0 && (size_t)n < sizeof values->buffer ? values->buffer : NULL;
+}
+
 static const char *lookup(const char *name, size_t len, void *context)
 {
 	struct values *values = context;
+	const char *constant = shared_constant(values, name, len);
+	if (constant != NULL)
+		return constant;
 	for (int i = 0; i < values->define_count; i++) {
 		const char *d = values->defines[i];
 		if (strncmp(d, name, len) == 0 && d[len] == '=')

@@ -3,7 +3,7 @@
 #include "dkim_check.h"
 
 #include "dkim_resolver.h"
-#include "mime.h"
+#include "header.h"
 
 #include <opendkim/dkim.h>
 
@@ -116,54 +116,12 @@ static void set_result(struct dkim_result *result, enum dkim_verdict verdict, DK
 			*c = '?';
 }
 
-static bool is_wsp(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* The next field called name at or after *pos, read as libopendkim and Postfix read fields: a
- * line starting with the name in any case, then optional spaces or tabs and ':' (mime.c takes
- * no space before the colon), with its continuation lines. */
-static bool next_field(struct mime_span header, const char *name, size_t *pos,
-		       struct mime_span *value)
-{
-	size_t name_len = strlen(name);
-	while (*pos < header.len) {
-		size_t start = *pos, end = start, colon = start + name_len;
-		do {
-			const char *lf = memchr(header.ptr + end, '\n', header.len - end);
-			end = lf != NULL ? (size_t)(lf - header.ptr) + 1 : header.len;
-		} while (end < header.len && (header.ptr[end] == ' ' || header.ptr[end] == '\t'));
-		*pos = end;
-		if (end - start <= name_len || strncasecmp(header.ptr + start, name, name_len) != 0)
-			continue;
-		while (colon < end && (header.ptr[colon] == ' ' || header.ptr[colon] == '\t'))
-			colon++;
-		if (colon < end && header.ptr[colon] == ':') {
-			value->ptr = header.ptr + colon + 1;
-			value->len = end - colon - 1;
-			return true;
-		}
-	}
-	return false;
-}
-
-static unsigned count_fields(struct mime_span header, const char *name)
-{
-	struct mime_span value;
-	size_t pos = 0;
-	unsigned count = 0;
-	while (next_field(header, name, &pos, &value))
-		count++;
-	return count;
-}
-
 /* dkim-quoted-printable, folding whitespace aside: each '=' followed by two of 0-9A-F. */
 static bool is_quoted_printable(const char *p, const char *end)
 {
 	unsigned hex_wanted = 0;
 	for (; p < end; p++) {
-		if (is_wsp(*p))
+		if (span_is_space(*p))
 			continue;
 		if (hex_wanted > 0) {
 			if (*p == '\0' || strchr("0123456789ABCDEF", *p) == NULL)
@@ -179,17 +137,17 @@ static bool is_quoted_printable(const char *p, const char *end)
 /* Whether a DKIM-Signature value has an i= tag that is not quoted-printable. libopendkim 2.11's
  * dkim_qp_decode reads past the end of the value when it ends in "=" or "=X" (found by fuzzing
  * it instrumented), so such a message never reaches it. */
-static bool identity_is_broken(struct mime_span value)
+static bool identity_is_broken(struct span value)
 {
 	const char *p = value.ptr, *end = value.ptr + value.len;
 	while (p < end) {
 		const char *tag_end = memchr(p, ';', (size_t)(end - p));
 		if (tag_end == NULL)
 			tag_end = end;
-		while (p < tag_end && is_wsp(*p))
+		while (p < tag_end && span_is_space(*p))
 			p++;
 		if (p < tag_end && *p == 'i') {
-			for (p++; p < tag_end && is_wsp(*p); p++)
+			for (p++; p < tag_end && span_is_space(*p); p++)
 				;
 			if (p < tag_end && *p == '=' && !is_quoted_printable(p + 1, tag_end))
 				return true;
@@ -246,23 +204,23 @@ void dkim_check(struct dkim_checker *checker, const char *msg, size_t len, const
 		struct dkim_result *result)
 {
 	struct check_context context = {from_domain};
-	struct mime_span header, body, value;
+	struct span header, body, value;
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
 	DKIM_STAT status;
 	DKIM *dkim;
 
-	mime_split(msg, len, &header, &body);
-	if (count_fields(header, "DKIM-Signature") == 0) {
+	header_split(msg, len, &header, &body);
+	if (header_count(header, "DKIM-Signature") == 0) {
 		set_result(result, DKIM_VERDICT_NONE, NULL, "no DKIM-Signature");
 		return;
 	}
 	/* A signature covers the last From: (RFC 6376 §5.4.2), a reader may show the first. */
-	if (count_fields(header, "From") != 1) {
+	if (header_count(header, "From") != 1) {
 		set_result(result, DKIM_VERDICT_FAIL, NULL, "not exactly one From: field");
 		return;
 	}
-	for (size_t pos = 0; next_field(header, "DKIM-Signature", &pos, &value);) {
+	for (size_t pos = 0; header_next(header, "DKIM-Signature", &pos, &value);) {
 		if (identity_is_broken(value)) {
 			set_result(result, DKIM_VERDICT_FAIL, NULL, "i= is not quoted-printable");
 			return;

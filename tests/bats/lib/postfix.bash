@@ -145,6 +145,11 @@ postfix_start() {
 			"$ROOT/conf/postfix/$file" "$PF/etc/postfix/$file"
 	done
 	pf_main_cf
+	# what filtermail must read exactly as Postfix does, from the same definitions
+	printf 'recipient_delimiter = {recipient_delimiter}\nheader_size_limit = {header_size_limit}\n' \
+		>"$PF/shared.cf.in"
+	CHATMAIL_INI=$PF/chatmail.ini "$BIN/chatmail-render" "$PF/shared.cf.in" "$PF/shared.cf"
+	cat "$PF/shared.cf" >>"$PF/etc/postfix/main.cf"
 	postfix -c "$PF/etc/postfix" start 2>"$PF/postfix-start.log"
 	for port in $SINK_PORT $SUBMISSION_PORT $SMTP_PORT $FILTER_PORT $REINJECT_PORT; do
 		wait_port "$port" 20
@@ -157,6 +162,22 @@ postfix_stop() {
 	postfix -c "$PF/etc/postfix" stop >/dev/null 2>&1 || true
 	doveadm -c "$PF/dovecot/dovecot.conf" stop 2>/dev/null || true
 	[ -s "$PF/sink.pid" ] && kill "$(cat "$PF/sink.pid")" 2>/dev/null || true
+}
+
+# pf_account ADDR [open]: an account as doveauth makes it on a first login (row, maildir,
+# enforceE2EEincoming), owned by the mail user; "open" then removes the file.
+pf_account() {
+	printf '%s\0%s\0\0' "$1" 'password 123' |
+		CHATMAIL_INI="$PF/chatmail.ini" CHATMAIL_LOG="$PF/doveauth-test.log" \
+			"$BIN/doveauth" /bin/true 3<&0
+	[ "${2:-}" != open ] || rm "$PF/mail/$1/enforceE2EEincoming"
+	chown -R 65534:65534 "$PF/vmail" "$PF/mail"
+}
+
+# corpus_message NAME FROM TO: a message of tests/data/eml with its From: and To: replaced.
+corpus_message() {
+	sed -e '/^X-Test-Purpose:/d' -e "s/^From: <.*/From: <$2>\r/" -e "s/^To: .*/To: <$3>\r/" \
+		"$ROOT/tests/data/eml/$1" | tr -d '\r'
 }
 
 # submit USER PASSWORD FROM TO FILE: through submission with STARTTLS and SASL PLAIN, as
