@@ -19,6 +19,7 @@ doveauth_SRC        = $(wildcard auth/doveauth.c)
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
+filtermail_LIBS     = -lopendkim
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
@@ -62,8 +63,10 @@ $(foreach p,$(BUILT),$(eval $(call program,$(p))))
 $(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(chatmail-expire_SRC))): \
 	admin/chatmail-expire.h
 
+# A unit test's extra libraries are in test_<name>_LIBS.
+test_dkim_check_LIBS = -lopendkim -lcrypto
 $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(test_$*_LIBS) $(LDLIBS)
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
@@ -106,11 +109,12 @@ clang:
 unit: $(UNIT_BIN) $(ORACLE_BIN)
 	@scripts/check --unit-only $(UNIT_BIN) $(ORACLE_BIN)
 
-# libFuzzer targets: each links the library sources directly, built with clang.
+# libFuzzer targets: each links the library sources directly, built with clang, so each needs
+# every library's libraries.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(LDLIBS)
+		-o $@ $< $(LIB_SRC) -lopendkim $(LDLIBS)
 
 # The oracle's target also links GMime and the oracle's own readers.
 $(BUILD)/fuzz/fuzz_oracle: tests/fuzz/fuzz_oracle.c $(ORACLE_CHECK_SRC) $(wildcard tests/oracle/*.h) $(LIB_SRC) $(LIB_HDR)
@@ -139,6 +143,11 @@ $(BUILD)/bench/%: bench/%.c
 $(BUILD)/bench/ratelimit-cost: bench/ratelimit-cost.c $(BUILD)/libchatmail.a
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# What incoming DKIM costs, on the library, its keys served by the unit tests' DNS server.
+$(BUILD)/bench/dkim-cost: bench/dkim-cost.c $(BUILD)/libchatmail.a tests/unit/dkim_signer.h tests/unit/dns_server.h
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libchatmail.a -lopendkim -lcrypto $(LDLIBS)
 
 bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
