@@ -4,6 +4,7 @@
 #include "accounts.h"
 #include "address.h"
 #include "config.h"
+#include "dkim_check.h"
 #include "log.h"
 #include "mailstore.h"
 #include "message.h"
@@ -32,6 +33,9 @@
 /* Tests shorten the client and relay timeouts (seconds) through these. */
 #define TIMEOUT_ENV "FILTERMAIL_TIMEOUT"
 #define RELAY_TIMEOUT_ENV "FILTERMAIL_RELAY_TIMEOUT"
+/* The reference's name: "1" turns incoming DKIM verification off, for tests of other things
+ * only; every message then logs a warning. Nothing we ship sets it. */
+#define SKIP_DKIM_ENV "FILTERMAIL_SKIP_DKIM"
 enum { OUTGOING, INCOMING };
 
 struct session;
@@ -45,6 +49,8 @@ struct direction {
 				       const struct message *);
 	uint16_t (*port)(const struct config *); /* where accepted mail goes on */
 	const char *source_address;		 /* and from which address */
+	/* after the policy accepted: may the message be what it claims to be? */
+	bool (*authentic)(struct session *, const struct message *);
 };
 
 struct session {
@@ -53,6 +59,7 @@ struct session {
 	struct smtp_server server;
 	struct ratelimit *ratelimit;
 	struct accounts *accounts;
+	struct dkim_checker *dkim; /* incoming: made at the first message that needs it */
 	int relay_timeout;
 	struct stream io; /* the client: stdin and stdout are spawn(8)'s socket */
 	char in[INPUT_SIZE];
@@ -208,13 +215,68 @@ static struct policy_result incoming_policy(const struct config *config,
 	return policy_incoming(tx, m);
 }
 
+/* Our users' mail was authenticated by SASL and Postfix's login check. */
+static bool outgoing_authentic(struct session *s, const struct message *m)
+{
+	(void)s;
+	(void)m;
+	return true;
+}
+
+static void done(struct session *s, int code, const char *text);
+
+/* Refuses with a whole "554 5.7.1 …" reply line of dkim_check. */
+static void refuse_with(struct session *s, const char *reply)
+{
+	done(s, (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0'), reply + 4);
+}
+
+/* SPEC §4 incoming DKIM: one valid signature of the From: domain, after the encryption
+ * verdict, for every kind of message. A From: we cannot read has no domain to align with. */
+static bool incoming_authentic(struct session *s, const struct message *m)
+{
+	char domain[SMTP_ADDRESS_MAX + 1];
+	struct dkim_result result;
+	const char *error;
+
+	if (getenv(SKIP_DKIM_ENV) != NULL && strcmp(getenv(SKIP_DKIM_ENV), "1") == 0) {
+		log_warn("DKIM verification DISABLED by %s=1: never in production", SKIP_DKIM_ENV);
+		return true;
+	}
+	const char *at = m->has_from ? memchr(m->from.ptr, '@', m->from.len) : NULL;
+	if (at == NULL) {
+		log_info("Rejected mail from %s: no From: domain to check DKIM against",
+			 s->server.tx.mail.address);
+		refuse_with(s, dkim_verdict_reply(DKIM_VERDICT_FAIL));
+		return false;
+	}
+	size_t len = m->from.len - (size_t)(at + 1 - m->from.ptr);
+	memcpy(domain, at + 1, len);
+	domain[len] = '\0';
+	if (dkim_domain_is_literal(domain))
+		return true;
+	if (s->dkim == NULL && (s->dkim = dkim_checker_new(NULL, &error)) == NULL) {
+		log_error("cannot verify DKIM: %s", error);
+		done(s, SMTP_REPLY_LOCAL_ERROR, "4.3.0 Error: cannot verify DKIM now");
+		return false;
+	}
+	const struct smtp_tx *tx = &s->server.tx;
+	dkim_check(s->dkim, smtp_tx_message(tx), tx->data.len, domain, &result);
+	if (result.verdict == DKIM_VERDICT_PASS)
+		return true;
+	log_info("Rejected mail from %s: DKIM: %s", tx->mail.address, result.reason);
+	refuse_with(s, dkim_verdict_reply(result.verdict));
+	return false;
+}
+
 /* Everything in which the two directions differ. */
 static const struct direction directions[] = {
-    [OUTGOING] = {"Outgoing", outgoing_mail, outgoing_rcpt, outgoing_policy, outgoing_port, NULL},
+    [OUTGOING] = {"Outgoing", outgoing_mail, outgoing_rcpt, outgoing_policy, outgoing_port, NULL,
+		  outgoing_authentic},
     /* Incoming mail is handed on from this address so that the DKIM milter on the reinject
-     * port verifies it instead of signing it, as the reference relay does. */
+     * port does not sign it, as the reference relay does. */
     [INCOMING] = {"Incoming", incoming_mail, incoming_rcpt, incoming_policy, incoming_port,
-		  "127.0.0.2"},
+		  "127.0.0.2", incoming_authentic},
 };
 
 static void relay(struct session *s, bool null_sender, struct smtp_client_answer *answer)
@@ -270,6 +332,8 @@ static void decide_message(struct session *s)
 		     "Encryption Needed: Invalid Unencrypted Mail");
 		return;
 	}
+	if (!s->direction->authentic(s, &message))
+		return;
 	if (result.null_sender)
 		log_info("Envelope sender %s is not the From: address: handed on from <>",
 			 sender[0] != '\0' ? sender : "<>");
@@ -363,5 +427,6 @@ int main(int argc, char **argv)
 	smtp_server_free(&session.server);
 	ratelimit_close(session.ratelimit);
 	accounts_close(session.accounts);
+	dkim_checker_free(session.dkim);
 	return status;
 }

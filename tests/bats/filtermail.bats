@@ -527,6 +527,7 @@ incoming_session() {
 }
 
 @test "filtermail: incoming cleartext to a recipient without the file is forwarded, from 127.0.0.2" {
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
 	account "$BOB" open
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
@@ -539,6 +540,7 @@ incoming_session() {
 }
 
 @test "filtermail: incoming encrypted mail passes even where encryption is enforced" {
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
 	account "$BOB"
 	encrypted_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
@@ -623,6 +625,7 @@ EOF
 }
 
 @test "filtermail: incoming mail whose envelope sender is not its From: goes on from <>" {
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
 	account "$BOB" open
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
@@ -643,6 +646,52 @@ EOF
 	run chat incoming < <(incoming_session "$BOB")
 	[ "${lines[10]}" = "554 5.7.1 Invalid From: header, need exactly one address" ]
 	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: incoming mail without a DKIM signature is refused with 554, encrypted or not" {
+	account "$BOB"
+	encrypted_message carol@example.net "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No DKIM signature found" ]
+	grep -q 'Incoming: Filtering encrypted mail.' "$T/log"
+	grep -q 'Rejected mail from carol@example.net: DKIM: ' "$T/log"
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: a DKIM signature of another domain than the From: is no signature (554)" {
+	account "$BOB" open
+	{
+		printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel;\n'
+		printf '\th=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\n'
+		plain_message carol@example.net "$BOB"
+	} >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No valid DKIM signature found" ]
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: a From: with an address literal has no DNS and is exempt from DKIM" {
+	account "$BOB" open
+	plain_message 'carol@[192.0.2.9]' "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB" | sed 's/carol@example.net/carol@[192.0.2.9]/')
+	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
+	[ "$(sink_messages)" -eq 1 ]
+}
+
+@test "filtermail: FILTERMAIL_SKIP_DKIM=1 turns the check off and warns on every message" {
+	account "$BOB" open
+	plain_message carol@example.net "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	FILTERMAIL_SKIP_DKIM=1 run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
+	FILTERMAIL_SKIP_DKIM=1 run chat incoming < <(incoming_session "$BOB")
+	[ "$(grep -c 'DKIM verification DISABLED by FILTERMAIL_SKIP_DKIM=1' "$T/log")" -eq 2 ]
+	# any other value is no way around it
+	FILTERMAIL_SKIP_DKIM=yes run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No DKIM signature found" ]
 }
 
 @test "filtermail: incoming mail takes the null sender of bounces" {
