@@ -20,6 +20,12 @@ newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
 filtermail_LIBS     = -lopendkim
+# Postfix spawns filtermail per connection: linked statically, it starts in ~0.5M instructions
+# instead of ~4M in the dynamic loader (libopendkim pulls in libcrypto, libdb, libbsd). The
+# static libraries need these too; the sanitizer build stays dynamic. The linker warns that
+# libcrypto and lib/mailstore.o could call NSS (getaddrinfo, getpwnam_r): filtermail calls neither.
+filtermail_STATIC   = -static-pie
+filtermail_STATIC_LIBS = -lcrypto -ldb -lbsd -lresolv
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
@@ -54,7 +60,7 @@ $(eval $(call variant,$(BUILD)/asan,$(SANITIZE)))
 
 define program
 $(BUILD)/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRC)) $(BUILD)/libchatmail.a
-	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) $$($(1)_STATIC) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS) $$($(1)_STATIC_LIBS)
 $(BUILD)/asan/$(1): $$(patsubst %.c,$(BUILD)/asan/obj/%.o,$$($(1)_SRC)) $(BUILD)/asan/libchatmail.a
 	$$(CC) $$(ALL_CFLAGS) $$(SANITIZE) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
 endef
