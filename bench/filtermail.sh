@@ -86,5 +86,5 @@ for size in 10k 1m; do
 			awk '{ printf "  %-33s added p50 %7.2f ms  added p99 %7.2f ms\n", "", $1 - $2, $3 - $4 }'
 	done
 done
-echo "send rate limiter (sqlite under state_dir, 1000 senders):"
+echo "send rate limiter (the table under state_dir, 1000 senders):"
 "$bin/bench/ratelimit-cost" "$dir/state" 2000

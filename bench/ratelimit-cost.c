@@ -1,4 +1,4 @@
-/* ratelimit-cost: what the shared send rate costs a message: one check on an open database,
+/* ratelimit-cost: what the shared send rate costs a message: one check on an open table,
  * and open + check + close as each filtermail process does it once.
  * usage: ratelimit-cost STATE_DIR COUNT */
 #include "ratelimit.h"
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 		ratelimit_close(ratelimit);
 	}
 	double opened = now() - start;
-	printf("  send rate check: %.1f us on an open database, %.1f us with open and close "
+	printf("  send rate check: %.1f us on an open table, %.1f us with open and close "
 	       "(as one filtermail process pays it)\n",
 	       checks / count * 1e6, opened / count * 1e6);
 	return 0;

@@ -104,7 +104,7 @@ EOF
 		echo "$spelling: ${lines[2]}"
 		[ "${lines[2]}" = "553 5.7.1 Sender address is not written as the login's address" ]
 	done
-	[ ! -e "$T/state/ratelimit.sqlite" ]
+	[ ! -e "$T/state/ratelimit.table" ]
 }
 
 @test "filtermail: the send rate is shared by all filtermail processes: over the burst, 450 4.7.1" {
@@ -121,7 +121,7 @@ EOF
 	# another sender has a budget of its own
 	run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"$BOB"$'>\n<\n'
 	[ "${lines[2]}" = "250 2.1.0 Ok" ]
-	[ -f "$T/state/ratelimit.sqlite" ]
+	[ -f "$T/state/ratelimit.table" ]
 }
 
 @test "filtermail: a send rate that cannot be read is a temporary failure, not a free pass" {

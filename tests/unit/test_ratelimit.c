@@ -1,10 +1,12 @@
-/* The send rate (lib/ratelimit.h): GCRA arithmetic, and its state shared through sqlite by
- * separate processes. */
+/* The send rate (lib/ratelimit.h): GCRA arithmetic, and its state shared through a mapped
+ * table by separate processes. */
 #include "ratelimit.h"
 #include "test.h"
 
-#include <sqlite3.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,24 +61,6 @@ static void test_gcra(void)
 	CHECK(!ratelimit_gcra(tat, now, interval, 10, &tat));
 }
 
-static int row_count(const char *dir)
-{
-	char path[256];
-	sqlite3 *db;
-	sqlite3_stmt *stmt;
-	int count = -1;
-
-	snprintf(path, sizeof path, "%s/%s", dir, RATELIMIT_FILE);
-	if (sqlite3_open(path, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM gcra", -1, &stmt, NULL) == SQLITE_OK) {
-		if (sqlite3_step(stmt) == SQLITE_ROW)
-			count = sqlite3_column_int(stmt, 0);
-		sqlite3_finalize(stmt);
-	}
-	sqlite3_close(db);
-	return count;
-}
-
 /* Makes count checks of sender in a child process; its exit status is how many were allowed. */
 static pid_t checker(const char *dir, const char *sender, int count)
 {
@@ -113,14 +97,15 @@ static void test_store(void)
 	/* The state outlives the process that wrote it. */
 	ratelimit = ratelimit_open(dir);
 	CHECK(ratelimit_check(ratelimit, "a@example.org", now + SECOND, 60, 3) == RATELIMIT_DENIED);
-	/* Pruning (one time in RATELIMIT_PRUNE_EVERY) forgets only senders whose time is up. */
-	int64_t later = (now + 86400 * SECOND) / RATELIMIT_PRUNE_EVERY * RATELIMIT_PRUNE_EVERY;
+	/* A sender whose time is up takes no room; one held back keeps its slot. */
+	int64_t later = now + 86400 * SECOND;
+	CHECK(ratelimit_senders(ratelimit, now) == 2);
 	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
 	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
 	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_ALLOWED);
 	CHECK(ratelimit_check(ratelimit, "c@example.org", later, 60, 3) == RATELIMIT_DENIED);
+	CHECK(ratelimit_senders(ratelimit, later) == 1);
 	ratelimit_close(ratelimit);
-	CHECK(row_count(dir) == 1);
 
 	/* Eight processes racing over one sender get the burst, exactly, between them. */
 	pid_t pids[8];
@@ -134,7 +119,8 @@ static void test_store(void)
 	}
 	CHECK(allowed == 10);
 
-	/* A damaged database (an operating system crash without fsync) starts afresh. */
+	/* A damaged table (an operating system crash without fsync) starts afresh: one of
+	 * another size, and one of the right size whose pages were lost (zeros). */
 	char path[256];
 	snprintf(path, sizeof path, "%s/%s", dir, RATELIMIT_FILE);
 	FILE *f = fopen(path, "w");
@@ -150,6 +136,21 @@ static void test_store(void)
 		      RATELIMIT_ALLOWED);
 		ratelimit_close(ratelimit);
 	}
+	CHECK(truncate(path, 0) == 0);
+	ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	ratelimit_close(ratelimit);
+	struct stat st;
+	CHECK(stat(path, &st) == 0);
+	CHECK(truncate(path, 0) == 0 && truncate(path, st.st_size) == 0);
+	ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	if (ratelimit != NULL) {
+		CHECK(ratelimit_check(ratelimit, "racer@example.org", ratelimit_now(), 1, 10) ==
+		      RATELIMIT_ALLOWED);
+		CHECK(ratelimit_senders(ratelimit, ratelimit_now()) == 1);
+		ratelimit_close(ratelimit);
+	}
 
 	/* A state_dir that cannot hold the database is an error, not a free pass. */
 	CHECK(ratelimit_open("/proc/self/nonexistent") == NULL);
@@ -159,9 +160,47 @@ static void test_store(void)
 	CHECK(system(command) == 0);
 }
 
+/* More senders held back at once than the table has slots: those without room are refused
+ * for now, and none of those in it loses its place (no sender gets a fresh burst). */
+static void test_full(void)
+{
+	char dir[] = "/tmp/test_ratelimit.XXXXXX", sender[64], command[128];
+	CHECK(mkdtemp(dir) != NULL);
+	struct ratelimit *ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	if (ratelimit == NULL)
+		return;
+	int64_t now = ratelimit_now();
+	/* one error line per refusal: not worth reading */
+	int saved_stderr = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+	dup2(null, STDERR_FILENO);
+	int senders = RATELIMIT_BUCKETS * RATELIMIT_WAYS + 4096, allowed = 0, refused = 0, other = 0;
+	for (int i = 0; i < senders; i++) {
+		snprintf(sender, sizeof sender, "user%d@example.org", i);
+		enum ratelimit_status status = ratelimit_check(ratelimit, sender, now, 1, 1);
+		allowed += status == RATELIMIT_ALLOWED;
+		refused += status == RATELIMIT_ERROR;
+	}
+	CHECK(allowed + refused == senders);
+	CHECK(refused >= 4096);
+	CHECK((size_t)allowed == ratelimit_senders(ratelimit, now));
+	for (int i = 0; i < senders; i++) {
+		snprintf(sender, sizeof sender, "user%d@example.org", i);
+		other += ratelimit_check(ratelimit, sender, now, 1, 1) == RATELIMIT_ALLOWED;
+	}
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	close(null);
+	CHECK(other == 0);
+	ratelimit_close(ratelimit);
+	snprintf(command, sizeof command, "rm -rf %s", dir);
+	CHECK(system(command) == 0);
+}
+
 int main(void)
 {
 	test_gcra();
 	test_store();
+	test_full();
 	return test_summary("ratelimit");
 }
