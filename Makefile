@@ -145,6 +145,11 @@ $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
+# The floor of a spawned filter is a static program, as filtermail is.
+$(BUILD)/bench/responder: bench/responder.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -static -o $@ $<
+
 # The send rate limiter's cost is measured on the library itself.
 $(BUILD)/bench/ratelimit-cost: bench/ratelimit-cost.c $(BUILD)/libchatmail.a
 	@mkdir -p $(BUILD)/bench
