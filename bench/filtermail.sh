@@ -81,8 +81,8 @@ encrypted 7300 >"$dir/10k.eml"
 encrypted 760000 >"$dir/1m.eml"
 cleartext >"$dir/plain.eml"
 
-cpu_ticks() { # PID: user + system clock ticks of a process
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
+cpu_ns() { # PID: the nanoseconds a process ran on a CPU
+	awk '{ print $1 }' "/proc/$1/schedstat"
 }
 # through NAME CONNS COUNT FILE EXPECTED COMMAND...: one run behind a fresh spawner
 through() {
@@ -106,14 +106,13 @@ $(echo "$stats" | awk '{ print $4, $7, $11 }')"
 }
 # sink CONNS COUNT FILE: the same load straight to the sink
 sink() {
-	local before after out hz
-	hz=$(getconf CLK_TCK)
-	before=$(cpu_ticks "$sink_pid")
+	local before after out
+	before=$(cpu_ns "$sink_pid")
 	out=$("$bin/bench/smtpload" -c "$1" -n "$2" -f sender001@example.org \
 		-r rcpt00001@example.org -p "$sink_port" "$3") || true
-	after=$(cpu_ticks "$sink_pid")
+	after=$(cpu_ns "$sink_pid")
 	echo "sink $(echo "$out" | awk '{ print $1, $4, $7, $10 }') \
-$(awk -v t=$((after - before)) -v hz="$hz" -v n="$2" 'BEGIN { printf "%.2f", t * 1000 / hz / n }') - -"
+$(awk -v t=$((after - before)) -v n="$2" 'BEGIN { printf "%.2f", t / 1e6 / n }') - -"
 }
 
 # workload LABEL CONNS COUNT FILE EXPECTED: alternating rounds, then the medians
