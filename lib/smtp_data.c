@@ -54,13 +54,34 @@ static void emit(struct smtp_data *data, const char *bytes, size_t n)
 	data->len += n;
 }
 
-/* The length of the run of ordinary line bytes at buf[0..len). */
+/* The first CR, LF or NUL in buf[0..len), or len: three vectorized scans. */
+static size_t line_stop(const char *buf, size_t len)
+{
+	const char *end = memchr(buf, '\r', len);
+	if (end != NULL)
+		len = (size_t)(end - buf);
+	if ((end = memchr(buf, '\n', len)) != NULL)
+		len = (size_t)(end - buf);
+	if ((end = memchr(buf, '\0', len)) != NULL)
+		len = (size_t)(end - buf);
+	return len;
+}
+
+/* The length of the run of ordinary line bytes at buf[0..len), looked for window by window
+ * rather than byte by byte: a scan for a CR that is far away (bare LF lines) then costs one
+ * window per line, not the rest of the buffer. */
+#define PLAIN_RUN_WINDOW 256
 static size_t plain_run(const char *buf, size_t len)
 {
-	size_t i = 0;
-	while (i < len && buf[i] != '\r' && buf[i] != '\n' && buf[i] != '\0')
-		i++;
-	return i;
+	size_t run = 0;
+	while (run < len) {
+		size_t window = len - run < PLAIN_RUN_WINDOW ? len - run : PLAIN_RUN_WINDOW;
+		size_t stop = line_stop(buf + run, window);
+		run += stop;
+		if (stop < window)
+			break;
+	}
+	return run;
 }
 
 size_t smtp_data_feed(struct smtp_data *data, const char *buf, size_t len)
