@@ -37,7 +37,8 @@ int main(int argc, char **argv)
 	socklen_t addr_len = sizeof addr;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(listener, 256) != 0 ||
+	if (bind(listener, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+	    listen(listener, 256) != 0 ||
 	    getsockname(listener, (struct sockaddr *)&addr, &addr_len) != 0) {
 		perror("spawner");
 		return 1;
@@ -70,8 +71,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
 	double n = children > 0 ? (double)children : 1;
-	printf("children %ld  cpu %.2f ms/child  spawner %.2f ms/child  peak RSS %ld KiB\n", children,
-	       (seconds(kids.ru_utime) + seconds(kids.ru_stime)) * 1000 / n,
+	printf("children %ld  cpu %.2f ms/child  spawner %.2f ms/child  peak RSS %ld KiB\n",
+	       children, (seconds(kids.ru_utime) + seconds(kids.ru_stime)) * 1000 / n,
 	       (seconds(self.ru_utime) + seconds(self.ru_stime)) * 1000 / n, kids.ru_maxrss);
 	return 0;
 }

@@ -131,9 +131,8 @@ static struct bucket *bucket_at(const struct ratelimit *ratelimit, size_t index)
 static int create(const char *path, bool replace)
 {
 	char temp[RATELIMIT_PATH_MAX + 16];
-	struct header header = {.magic = TABLE_MAGIC,
-				.buckets = RATELIMIT_BUCKETS,
-				.ways = RATELIMIT_WAYS};
+	struct header header = {
+	    .magic = TABLE_MAGIC, .buckets = RATELIMIT_BUCKETS, .ways = RATELIMIT_WAYS};
 
 	if (random_bytes(header.key, sizeof header.key) != 0)
 		return -1;
@@ -168,7 +167,8 @@ static int map_table(struct ratelimit *ratelimit, const char *path)
 		return -1;
 	if (st.st_size != (off_t)TABLE_SIZE)
 		return 1;
-	ratelimit->map = mmap(NULL, TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ratelimit->fd, 0);
+	ratelimit->map =
+	    mmap(NULL, TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, ratelimit->fd, 0);
 	if (ratelimit->map == MAP_FAILED) {
 		ratelimit->map = NULL;
 		return -1;
@@ -283,8 +283,8 @@ enum ratelimit_status ratelimit_check(struct ratelimit *ratelimit, const char *s
 	}
 	struct slot *slot = find_slot(bucket_at(ratelimit, index), hash, now);
 	if (slot != NULL) {
-		allowed = ratelimit_gcra(slot->tat, now, ratelimit_interval(per_minute), burst,
-					 &new_tat);
+		allowed =
+		    ratelimit_gcra(slot->tat, now, ratelimit_interval(per_minute), burst, &new_tat);
 		slot->tat = new_tat;
 	}
 	lock_bucket(ratelimit, index, F_UNLCK);

@@ -174,7 +174,8 @@ static void test_full(void)
 	/* one error line per refusal: not worth reading */
 	int saved_stderr = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
 	dup2(null, STDERR_FILENO);
-	int senders = RATELIMIT_BUCKETS * RATELIMIT_WAYS + 4096, allowed = 0, refused = 0, other = 0;
+	int senders = RATELIMIT_BUCKETS * RATELIMIT_WAYS + 4096, allowed = 0, refused = 0,
+	    other = 0;
 	for (int i = 0; i < senders; i++) {
 		snprintf(sender, sizeof sender, "user%d@example.org", i);
 		enum ratelimit_status status = ratelimit_check(ratelimit, sender, now, 1, 1);
