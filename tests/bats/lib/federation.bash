@@ -84,7 +84,8 @@ fed_wait_inbox() {
 
 # fed_stored RELAY USER: the files of the messages stored for the user.
 fed_stored() {
-	ls "$FED_DIR/$1/vmail/mail/$2"/new/* "$FED_DIR/$1/vmail/mail/$2"/cur/* 2>/dev/null
+	local dir=$FED_DIR/$1/vmail/mail/$2
+	find "$dir" -type f \( -path "$dir/new/*" -o -path "$dir/cur/*" \)
 }
 
 # fed_queue RELAY: the relay's queue as postqueue -p prints it.
