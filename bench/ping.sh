@@ -25,7 +25,8 @@ export CHATMAIL_BIN="$BIN"
 # shellcheck source=../tests/bats/lib/relay.bash
 . "$ROOT/tests/bats/lib/relay.bash"
 OUT=$(mktemp -d)
-FED_DIR=$OUT/federation FED_NAME=cmping$$
+chmod 755 "$OUT" # the relays' daemons reach their state below it
+FED_DIR=$OUT/testbed FED_NAME=cmping$$
 export FED_DIR FED_NAME
 trap 'relay_stop >/dev/null 2>&1; "$ROOT/scripts/federation" down >/dev/null 2>&1; rm -rf "$OUT"' EXIT
 
