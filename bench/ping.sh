@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=bash
 # Ping-pong of encrypted messages between real Delta Chat accounts (deltachat-rpc-server from
 # tests/e2e) through the whole local relay, like cmping, and then across two relays that
 # federate (scripts/federation): round-trip p50/p90/p99, messages per second, the relays' CPU
@@ -37,7 +38,6 @@ max_load_1m = 100000"
 
 # relay_pids RUN_DIR: the relay's daemons, whose process trees ping.mjs measures.
 relay_pids() {
-	local pidfile
 	for pidfile in run/dovecot/master.pid postfix/spool/pid/master.pid run/opendkim.pid \
 		run/newemail.pid run/nginx.pid; do
 		[ -s "$1/$pidfile" ] && printf ' %s' "$(head -1 "$1/$pidfile" | tr -d ' ')"

@@ -8,10 +8,7 @@ load lib/common
 load lib/relay
 
 setup_file() {
-	[ -d "$ROOT/tests/e2e/node_modules/@deltachat/stdio-rpc-server" ] || {
-		echo "tests/e2e/node_modules is missing: run scripts/deps" >&2
-		return 1
-	}
+	e2e_installed
 	# The default send rate (burst of 10) makes Delta Chat back off for 30-90 s in the burst
 	# test, and a busy test machine must not refuse new accounts; both limits have their own
 	# tests. An IP-only relay: POST /new gives a dclogin: URL.

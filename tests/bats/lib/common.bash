@@ -64,3 +64,11 @@ open_path_to() {
 		dir=$(dirname "$dir")
 	done
 }
+
+# e2e_installed: fails, saying what to do, when the Delta Chat driver's npm packages are missing.
+e2e_installed() {
+	[ -d "$ROOT/tests/e2e/node_modules/@deltachat/stdio-rpc-server" ] || {
+		echo "tests/e2e/node_modules is missing: run scripts/deps" >&2
+		return 1
+	}
+}
