@@ -268,3 +268,28 @@ devices_made() {
 		[[ "$output" == *"ok: $sender's message reached "*" in the group, encrypted"* ]]
 	done
 }
+
+@test "federation: an up that fails halfway tears down what it started" {
+	# the relays' daemons cannot reach a state directory below a closed one: the relays fail
+	# after the CA and the namespaces were made
+	mkdir -m 700 "$BATS_TEST_TMPDIR/closed"
+	name="cmf$((RANDOM % 100000))"
+	run env FED_DIR="$BATS_TEST_TMPDIR/closed/federation" FED_NAME="$name" "$ROOT/scripts/federation" up
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is not searchable by other users"* ]]
+	[[ "$output" == *"federation: up failed, tearing down"* ]]
+	refute grep -q "^$name-" < <(ip netns list)
+	[ -z "$(ls -d /etc/netns/"$name"-* 2>/dev/null)" ]
+}
+
+@test "federation: down ends every daemon of the test bed and removes its namespaces" {
+	"$ROOT/scripts/federation" down
+	refute grep -q "^$FED_NAME-" < <(ip netns list)
+	[ -z "$(ls -d /etc/netns/"$FED_NAME"-* 2>/dev/null)" ]
+	# nothing runs any more from the test bed's directory (the relays' configs and logs)
+	refute pgrep -f "$FED_DIR/" >/dev/null
+	run "$ROOT/scripts/federation" status
+	[[ "$output" == *"namespace $FED_NAME-a: absent"* ]]
+	[[ "$output" == *"unbound: stopped"* ]]
+}
