@@ -80,6 +80,25 @@ stored_hash() {
 	[ "$(sqlite3 "$T/passdb.sqlite" 'SELECT count(*) FROM users')" -eq 0 ]
 }
 
+@test "a password longer than the hasher takes is a failed login (1), never a temporary failure" {
+	# Dovecot sends at most 512 bytes: with this 21-byte user name, passwords up to 488 bytes
+	for length in 257 300 488; do
+		: >"$T/log"
+		run login abcdefghi@example.org "$(head -c "$length" /dev/zero | tr '\0' p)"
+		[ "$status" -eq 1 ]
+		grep -q '^doveauth: info: not creating abcdefghi@example.org: password longer than 256$' "$T/log"
+		[ "$(wc -l <"$T/log")" -eq 1 ]
+	done
+	[ "$(sqlite3 "$T/passdb.sqlite" 'SELECT count(*) FROM users')" -eq 0 ]
+	# the longest password the hasher takes creates the account and logs in again
+	run login abcdefghi@example.org "$(head -c 256 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 0 ]
+	run login abcdefghi@example.org "$(head -c 256 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 0 ]
+	run login abcdefghi@example.org "$(head -c 300 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 1 ]
+}
+
 @test "the nocreate file blocks new accounts but not existing ones" {
 	login abcdefghi@example.org 'pass word 1'
 	touch "$T/nocreate"
