@@ -7,6 +7,7 @@
 #include "chatmail-expire.h"
 
 #include "accounts.h"
+#include "authcache.h"
 #include "config.h"
 #include "expire.h"
 #include "log.h"
@@ -126,6 +127,9 @@ static void remove_inactive(struct run *run)
 			run->accounts_removed++;
 			run->mails_removed += run->home_removed;
 			run->bytes_removed += run->home_bytes;
+			/* Dovecot would otherwise deliver to it from its cache for a while. */
+			if (authcache_flush(run->config.state_dir, account->addr) == AUTHCACHE_FAILED)
+				run->problems.errors++;
 			break;
 		case MAILSTORE_KEPT:
 			log_info("kept %s: it logged in while expiry ran", account->addr);

@@ -47,7 +47,7 @@ stored_hash() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"home"*"$T/mail/newuser01@example.org"* ]]
 	[[ "$output" == *"uid"*"65534"* ]]
-	[[ "$output" == *"quota_rule"*"*:storage=512000K"* ]]
+	[[ "$output" == *"quota_rule"*"*:storage=524288000B"* ]]  # max_mailbox_size, 500M
 	run doveadm -c "$DOVECOT_CONF" user nosuchone@example.org
 	[ "$status" -eq 67 ]  # EX_NOUSER: Dovecot read our exit 3 as "user unknown"
 }
