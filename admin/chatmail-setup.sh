@@ -23,7 +23,7 @@ EXIT_FAILED=1
 EXIT_USAGE=2
 DKIM_SELECTOR=opendkim
 # What a public relay needs from Debian (the programs' own libraries come with the build).
-PACKAGES="postfix dovecot-imapd dovecot-lmtpd nginx-light spawn-fcgi opendkim opendkim-tools
+PACKAGES="postfix dovecot-imapd dovecot-lmtpd dovecot-sqlite nginx-light spawn-fcgi opendkim opendkim-tools
 postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
 libsqlite3-0 libfcgi0ldbl"
 
@@ -476,7 +476,7 @@ render_values() {
 		-D "submission_port=$SUBMISSION_PORT" -D "smtps_port=$SMTPS_PORT"
 		-D "https_listen=$https_listen" -D "http_listen=$http_listen"
 		-D "tls_cert=$TLS_CERT" -D "tls_key=$TLS_KEY"
-		-D "vmail_user_name=$VMAIL" -D "vmail_uid=$(id -u "$VMAIL")"
+		-D "vmail_user_name=$VMAIL" -D "vmail_uid=$(id -u "$VMAIL")" -D "vmail_gid=$(id -g "$VMAIL")"
 		-D "postfix_user=postfix" -D "postfix_group=postfix"
 		-D "dovecot_base_dir=$R/run/dovecot" -D "dovecot_state_dir=$R/var/lib/dovecot"
 		-D "dovecot_log=$dovecot_log" -D "auth_vsz_limit=256M"
