@@ -90,8 +90,8 @@ static int use_wal(sqlite3 *db)
 static const char *const statement_sql[STATEMENTS] = {
 	[GET] = "SELECT password, last_login FROM users WHERE addr = ?1",
 	[INSERT] = "INSERT OR IGNORE INTO users (addr, password, last_login) VALUES (?1, ?2, ?3)",
-	[TOUCH] = "UPDATE users SET last_login = ?2 WHERE addr = ?1"
-		  " AND (last_login IS NULL OR last_login < ?2)",
+	[TOUCH] = ("UPDATE users SET last_login = ?2 WHERE addr = ?1"
+		   " AND (last_login IS NULL OR last_login < ?2)"),
 	[DELETE] = "DELETE FROM users WHERE addr = ?1",
 	[DELETE_IDLE] = "DELETE FROM users WHERE addr = ?1 AND last_login > 0 AND last_login < ?2",
 	[EACH] = "SELECT addr, last_login FROM users ORDER BY addr",
