@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 /* Exit codes of the checkpassword interface with Dovecot's extension. */
+#define EXIT_LOGIN_DONE 0   /* what checkpassword-reply answers to a successful login */
 #define EXIT_AUTH_FAILED 1  /* wrong password, bad address, creation refused */
 #define EXIT_USAGE 2        /* called without a reply program */
 #define EXIT_USER_UNKNOWN 3 /* userdb lookup of an address we do not have */
@@ -134,7 +135,7 @@ static int answer_dovecot(bool lookup)
 		log_error("cannot answer Dovecot on fd %d", DOVECOT_REPLY_FD);
 		return EXIT_TEMPFAIL;
 	}
-	return lookup ? EXIT_LOOKUP_DONE : 0;
+	return lookup ? EXIT_LOOKUP_DONE : EXIT_LOGIN_DONE;
 }
 
 /* Sets what checkpassword-reply sends to Dovecot, then becomes the reply program. */
