@@ -4,6 +4,7 @@
 # with the relay's accounts section: logins (doveauth each time, as Dovecot 2.3 caches no
 # checkpassword answer) and userdb lookups (the database through an auth worker, then the
 # auth cache). Figures before this design: README, "Accounts".
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 bin=${CHATMAIL_BIN:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 . "$root/bench/lib/ini.sh"
-bench_ini "$dir" "max_load_1m = 100000" "min_available_memory = 0" "min_free_disk_space = 0"
+bench_ini "$dir" "$(relay_ini_test_relay)"
 "$bin/bench/crypt-time" 300
 echo "creations (each a new address):"
 "$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"
@@ -45,7 +46,7 @@ mkdir -p "$dir/run" "$dir/lib" "$dir/etc/dovecot"
 sed -n '/^# --- Accounts/,/^# --- end of accounts/p' "$root/conf/dovecot/dovecot.conf" >"$dir/accounts.in"
 for f in "$root/conf/dovecot/dovecot-sql.conf.ext" "$dir/accounts.in"; do
 	"$bin/chatmail-render" -D "bin_dir=$bin" -D "conf_dir=$dir/etc" -D vmail_user_name=root \
-		-D vmail_uid=0 -D vmail_gid=0 "$f" "$dir/etc/dovecot/${f##*/}"
+		"$f" "$dir/etc/dovecot/${f##*/}"
 done
 cat >"$dir/dovecot.conf" <<CONF
 base_dir = $dir/run

@@ -64,7 +64,7 @@ dovecot_accounts_section() {
 	sed -n '/^# --- Accounts/,/^# --- end of accounts/p' "$ROOT/conf/dovecot/dovecot.conf" \
 		>"$d/accounts-section.in"
 	[ -s "$d/accounts-section.in" ] || return 1
-	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody -D vmail_uid=65534 -D vmail_gid=65534)
+	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody)
 	"$BIN/chatmail-render" "${values[@]}" "$ROOT/conf/dovecot/dovecot-sql.conf.ext" \
 		"$d/etc/dovecot/dovecot-sql.conf.ext" &&
 		"$BIN/chatmail-render" "${values[@]}" "$d/accounts-section.in" "$d/accounts-section.conf" &&
