@@ -1,0 +1,352 @@
+#!/bin/bash
+# chatmail-instant-idle: Debian's own dovecot package, rebuilt with one change: Dovecot wakes an
+# IMAP IDLE client at once when mail arrives, not after its fixed 500 ms notification delay
+# (NOTIFY_DELAY_MSECS in src/lib-storage/mailbox-watch.c). Everything else is Debian's source,
+# patches and build; the version gets the suffix +chatmailinstant1, so a newer Debian dovecot (a
+# security update) still wins in apt, and the daily timer rebuilds the patch on top of it.
+#
+# usage: chatmail-instant-idle build   [--cache DIR] [--local]  build (or reuse) the packages
+#        chatmail-instant-idle install [--cache DIR]  build, install them, start the daily timer
+#        chatmail-instant-idle update  [--cache DIR]  (the timer) rebuild and install when Debian
+#                                                     has a newer dovecot than the one patched
+#        chatmail-instant-idle status                 which dovecot build is installed
+#        chatmail-instant-idle patch SOURCE-DIR       patches an unpacked Debian dovecot source
+#        chatmail-instant-idle run [--cache DIR] CMD  runs CMD with the cached build's Dovecot
+#                                                     (for a relay, test or benchmark on the
+#                                                     machine: a private mount namespace)
+# build: the source of the version apt would install (with --local, for `run` only: the newest
+#        source the mirror still has if that one is gone); prints the directory of the packages.
+# exit:  0 done, 1 failed, 2 bad usage.
+set -euo pipefail
+shopt -s inherit_errexit nullglob
+umask 022
+
+PROG=chatmail-instant-idle
+EXIT_FAILED=1
+EXIT_USAGE=2
+SUFFIX=+chatmailinstant1
+DELAY_MS=0
+CACHE=/var/cache/chatmail/dovecot-instant
+# The Debian source lines this script adds when the machine has none (one file of ours).
+SOURCES_FILE=/etc/apt/sources.list.d/chatmail-deb-src.sources
+UNIT_DIR=/etc/systemd/system
+# Tests stand in for dpkg-query and apt-cache with the versions of a made-up machine.
+DPKG_QUERY=${CHATMAIL_INSTANT_DPKG_QUERY:-dpkg-query}
+APT_CACHE=${CHATMAIL_INSTANT_APT_CACHE:-apt-cache}
+
+say() { echo "$PROG: $*" >&2; }
+die() {
+	echo "$PROG: $*" >&2
+	exit $EXIT_FAILED
+}
+usage_error() {
+	echo "$PROG: $*" >&2
+	sed -n '8,17s/^# \{0,1\}//p' "$0" >&2
+	exit $EXIT_USAGE
+}
+need_root() { [ "$(id -u)" = 0 ] || die "run me as root"; }
+
+# --- versions ---
+
+installed_version() { # of dovecot-core; empty when it is not installed
+	"$DPKG_QUERY" -W -f='${Status} ${Version}\n' dovecot-core 2>/dev/null |
+		sed -n 's/^install ok installed //p'
+}
+
+candidate_version() { # what apt installs, or keeps, for dovecot-core
+	"$APT_CACHE" policy dovecot-core 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v '(none)' || true
+}
+
+# Debian's version behind a version of ours (or Debian's own, unchanged).
+debian_version() { echo "${1%"$SUFFIX"}"; }
+is_ours() { [[ "$1" == *"$SUFFIX" ]]; }
+
+# The Debian version the patched build is made from: the one apt installs or keeps.
+target_version() {
+	local candidate
+	candidate=$(candidate_version)
+	[ -n "$candidate" ] || die "apt knows no dovecot-core: install Debian's dovecot first"
+	debian_version "$candidate"
+}
+
+# --- source ---
+
+# apt needs deb-src lines for the mirrors the machine installs from; if it has none, we add them
+# in a file of our own, for the same URIs, suites and key as its deb lines.
+ensure_deb_src() {
+	# grep reads all of it: with -q, apt-cache could die of SIGPIPE and fail the pipe
+	"$APT_CACHE" showsrc dovecot 2>/dev/null | grep '^Version:' >/dev/null && return 0
+	[ -f /etc/apt/sources.list.d/debian.sources ] ||
+		die "no deb-src line for dovecot, and no /etc/apt/sources.list.d/debian.sources to copy: add one"
+	say "adding Debian's source lines in $SOURCES_FILE"
+	{
+		echo "# Written by $PROG: Debian's source packages, to rebuild dovecot (IDLE delay)."
+		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources
+	} >"$SOURCES_FILE.tmp"
+	mv "$SOURCES_FILE.tmp" "$SOURCES_FILE"
+	apt-get update -qq
+}
+
+# fetch_source VERSION: downloads the source package into $CACHE/src (kept: a rebuild of the same
+# version downloads nothing). Fails when the mirror has not got it.
+fetch_source() {
+	mkdir -p "$CACHE/src"
+	(cd "$CACHE/src" && apt-get source -qq --download-only "dovecot=$1" >/dev/null 2>&1) &&
+		[ -f "$CACHE/src/dovecot_$(no_epoch "$1").dsc" ]
+}
+no_epoch() { echo "${1#*:}"; }
+
+# For --local: the newest Debian source the mirror still serves, when the one apt installs is gone.
+fetch_newest_source() {
+	local version
+	while read -r version; do
+		fetch_source "$version" && { echo "$version"; return 0; }
+	done < <("$APT_CACHE" showsrc dovecot | sed -n 's/^Version: //p' | sort -u |
+		sort -r -V)
+	return 1
+}
+
+# --- the patch ---
+
+# patch_source DIR: adds our patch to Debian's quilt series of the unpacked source DIR, applies
+# it, and adds the changelog entry that gives the version its suffix.
+patch_source() {
+	local dir=$1 file=src/lib-storage/mailbox-watch.c name=chatmail-instant-idle.patch
+	[ -f "$dir/debian/changelog" ] && [ -f "$dir/$file" ] || die "$dir is no unpacked dovecot source"
+	grep -qx '#define NOTIFY_DELAY_MSECS 500' "$dir/$file" ||
+		die "$dir/$file has no '#define NOTIFY_DELAY_MSECS 500' line: this dovecot is not patched"
+	local version distribution
+	version=$(dpkg-parsechangelog -l "$dir/debian/changelog" -S Version)
+	distribution=$(dpkg-parsechangelog -l "$dir/debian/changelog" -S Distribution)
+	is_ours "$version" && die "$dir is patched already ($version)"
+	mkdir -p "$dir/debian/patches"
+	{
+		echo "Description: wake IMAP IDLE clients at once when mail arrives"
+		echo " Dovecot waits NOTIFY_DELAY_MSECS (500 ms) after a change of a mailbox before it"
+		echo " tells IDLE clients. A maildir delivery is one event (a rename into new/), and the"
+		echo " events that arrive together still wake a client once: the timer stays, at ${DELAY_MS} ms."
+		echo "Author: chatmail-c ($PROG)"
+		echo "Forwarded: not-needed"
+		echo "---"
+		diff -u --label "a/$file" --label "b/$file" "$dir/$file" \
+			<(sed "s/^#define NOTIFY_DELAY_MSECS 500\$/#define NOTIFY_DELAY_MSECS $DELAY_MS/" "$dir/$file") || true
+	} >"$dir/debian/patches/$name"
+	echo "$name" >>"$dir/debian/patches/series"
+	(cd "$dir" && dpkg-source --before-build . >/dev/null 2>&1) || die "the patch does not apply to $dir"
+	grep -qx "#define NOTIFY_DELAY_MSECS $DELAY_MS" "$dir/$file" || die "the patch did not apply to $dir"
+	local entry
+	entry=$(mktemp)
+	{
+		echo "dovecot ($version$SUFFIX) $distribution; urgency=medium"
+		echo
+		echo "  * Local build by $PROG: IMAP IDLE notification delay"
+		echo "    (NOTIFY_DELAY_MSECS) lowered from 500 to $DELAY_MS ms; nothing else changed."
+		echo
+		echo " -- chatmail-c <root@localhost>  $(date -R)"
+		echo
+		cat "$dir/debian/changelog"
+	} >"$entry"
+	cat "$entry" >"$dir/debian/changelog"
+	rm -f "$entry"
+}
+
+# --- build ---
+
+# build_packages VERSION: the patched packages of Debian's VERSION in $CACHE/<version>/, built
+# once; a second call finds them there.
+build_packages() {
+	local version=$1 out work
+	out=$CACHE/$(no_epoch "$version$SUFFIX")
+	if [ -f "$out/built" ]; then
+		echo "$out"
+		return 0
+	fi
+	need_root
+	say "building dovecot $version$SUFFIX from Debian's source (nice 19; takes a while)"
+	DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq "dovecot=$version" >/dev/null ||
+		die "cannot install the build dependencies of dovecot $version"
+	work=$CACHE/work
+	rm -rf "$work" "$out"
+	mkdir -p "$work" "$out"
+	dpkg-source -x "$CACHE/src/dovecot_$(no_epoch "$version").dsc" "$work/dovecot" >/dev/null 2>&1 ||
+		die "cannot unpack the source of dovecot $version"
+	patch_source "$work/dovecot"
+	# Debian's build as it is; only its test suite is left out (DEB_BUILD_OPTIONS=nocheck: it
+	# does not change what is built) and it runs at the lowest priority, on two cores.
+	(cd "$work/dovecot" && DEB_BUILD_OPTIONS="parallel=${INSTANT_IDLE_JOBS:-2} nocheck" \
+		nice -n 19 dpkg-buildpackage -b -uc -us) >"$CACHE/build.log" 2>&1 ||
+		die "the build failed: see $CACHE/build.log"
+	mv "$work"/*.deb "$out/"
+	rm -rf "$work"
+	touch "$out/built"
+	say "built $out"
+	echo "$out"
+}
+
+cmd_build() {
+	local local_build=$1 version
+	ensure_deb_src
+	version=$(target_version)
+	if ! fetch_source "$version"; then
+		[ -n "$local_build" ] || die "the mirror has not got the source of dovecot $version"
+		version=$(fetch_newest_source) || die "the mirror has no dovecot source"
+		say "the source of the installed dovecot is gone from the mirror: building $version (for 'run' only)"
+	fi
+	build_packages "$version"
+}
+
+# --- install and update ---
+
+# install_packages DIR: the built packages of the dovecot packages this machine has installed;
+# their configuration files stay as they are.
+install_packages() {
+	local dir=$1 deb name debs=()
+	for deb in "$dir"/*.deb; do
+		name=$(dpkg-deb -f "$deb" Package)
+		[ -n "$("$DPKG_QUERY" -W -f='${Status}' "$name" 2>/dev/null | grep 'install ok installed')" ] &&
+			debs+=("$deb")
+	done
+	[ ${#debs[@]} -gt 0 ] || die "none of the packages in $dir is installed here"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold \
+		"${debs[@]}" >/dev/null || die "installing the packages of $dir failed"
+	say "installed $(installed_version)"
+}
+
+cmd_update() {
+	need_root
+	local version installed
+	apt-get update -qq || say "apt-get update failed: going on with what apt knows"
+	ensure_deb_src
+	version=$(target_version)
+	installed=$(installed_version)
+	if [ "$installed" = "$version$SUFFIX" ]; then
+		say "dovecot $installed is the newest Debian dovecot, patched"
+		return 0
+	fi
+	# never below what is installed: a security update is never undone
+	[ -z "$installed" ] || dpkg --compare-versions "$version$SUFFIX" gt "$installed" ||
+		die "dovecot $installed is newer than Debian's $version: leaving it"
+	fetch_source "$version" || die "the mirror has not got the source of dovecot $version: Debian's build stays"
+	install_packages "$(build_packages "$version")"
+}
+
+write_units() {
+	local self
+	self=$(readlink -f "$0")
+	cat >"$UNIT_DIR/chatmail-instant-idle.service" <<EOF
+# Written by $PROG: rebuilds the instant-IDLE dovecot on a newer Debian dovecot.
+[Unit]
+Description=chatmail: rebuild Debian's dovecot with the short IDLE delay when Debian updates it
+After=network-online.target apt-daily-upgrade.service
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=$self update
+Nice=19
+IOSchedulingClass=idle
+EOF
+	cat >"$UNIT_DIR/chatmail-instant-idle.timer" <<EOF
+# Written by $PROG.
+[Unit]
+Description=chatmail: daily check for a newer Debian dovecot to rebuild
+
+[Timer]
+OnCalendar=daily
+RandomizedDelaySec=1h
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+EOF
+	if [ -d /run/systemd/system ]; then
+		systemctl daemon-reload
+		systemctl enable --now --quiet chatmail-instant-idle.timer
+	else
+		systemctl enable --quiet chatmail-instant-idle.timer 2>/dev/null ||
+			say "no systemd here: run '$PROG update' daily yourself"
+	fi
+}
+
+cmd_install() {
+	need_root
+	cmd_update
+	write_units
+	say "$(cmd_status)"
+}
+
+# --- status ---
+
+cmd_status() {
+	local installed
+	installed=$(installed_version)
+	if [ -z "$installed" ]; then
+		echo "dovecot is not installed"
+	elif is_ours "$installed"; then
+		echo "instant IDLE build $installed (IDLE delay $DELAY_MS ms, Debian's $(debian_version "$installed") otherwise)"
+	else
+		echo "Debian's build $installed (IDLE delay 500 ms)"
+	fi
+}
+
+# --- run ---
+
+# The cached build's Dovecot (programs, libraries, modules) over the system's, seen only by CMD
+# and what it starts: the system's dovecot and everyone else's stay as they are.
+cmd_run() {
+	need_root
+	local out root deb
+	out=$(ls -d "$CACHE"/*"$SUFFIX" 2>/dev/null | sort -V | tail -1)
+	[ -n "$out" ] && [ -f "$out/built" ] || die "no build in $CACHE: run '$PROG build --cache $CACHE --local'"
+	root=$out/root
+	if [ ! -x "$root/usr/sbin/dovecot" ]; then
+		rm -rf "$root.tmp"
+		for deb in "$out"/dovecot-{core,imapd,lmtpd}_*.deb; do dpkg-deb -x "$deb" "$root.tmp"; done
+		mv "$root.tmp" "$root"
+	fi
+	unshare --mount --propagation private -- /bin/sh -c '
+		mount --bind "$1/usr/lib/dovecot" /usr/lib/dovecot &&
+		mount --bind "$1/usr/sbin/dovecot" /usr/sbin/dovecot || exit 1
+		shift; exec "$@"' sh "$root" "$@"
+}
+
+# --- options ---
+
+main() {
+	local command=${1:-} local_build=''
+	[ $# -gt 0 ] && shift
+	case "$command" in
+	build | install | update | status | run) ;;
+	patch)
+		[ $# = 1 ] || usage_error "patch wants one source directory"
+		patch_source "$1"
+		return
+		;;
+	-h | --help) sed -n '8,17s/^# \{0,1\}//p' "$0"; return ;;
+	*) usage_error "unknown command: ${command:-none}" ;;
+	esac
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--cache)
+			[ $# -ge 2 ] || usage_error "--cache needs a directory"
+			CACHE=$(mkdir -p "$2" && cd "$2" && pwd)
+			shift
+			;;
+		--local) local_build=1 ;;
+		*) [ "$command" = run ] && break; usage_error "unknown argument: $1" ;;
+		esac
+		shift
+	done
+	case "$command" in
+	build) cmd_build "$local_build" ;;
+	install) cmd_install ;;
+	update) cmd_update ;;
+	status) cmd_status ;;
+	run)
+		[ $# -gt 0 ] || usage_error "run wants a command"
+		cmd_run "$@"
+		;;
+	esac
+}
+
+main "$@"
