@@ -6,16 +6,18 @@
 # security update) still wins in apt, and the daily timer rebuilds the patch on top of it.
 #
 # usage: chatmail-instant-idle build   [--cache DIR] [--local]  build (or reuse) the packages
+#        chatmail-instant-idle source  [--cache DIR] [--local]  only download the source
 #        chatmail-instant-idle install [--cache DIR]  build, install them, start the daily timer
-#        chatmail-instant-idle update  [--cache DIR]  (the timer) rebuild and install when Debian
-#                                                     has a newer dovecot than the one patched
+#        chatmail-instant-idle update  [--cache DIR] [--dry-run]  (the timer) rebuild and install
+#                                                     when Debian has a newer dovecot than ours
 #        chatmail-instant-idle status                 which dovecot build is installed
 #        chatmail-instant-idle patch SOURCE-DIR       patches an unpacked Debian dovecot source
 #        chatmail-instant-idle run [--cache DIR] CMD  runs CMD with the cached build's Dovecot
 #                                                     (for a relay, test or benchmark on the
 #                                                     machine: a private mount namespace)
 # build: the source of the version apt would install (with --local, for `run` only: the newest
-#        source the mirror still has if that one is gone); prints the directory of the packages.
+#        source the mirror still has if that one is gone); prints the directory of the packages
+#        (source: the .dsc file).
 # exit:  0 done, 1 failed, 2 bad usage.
 set -euo pipefail
 shopt -s inherit_errexit nullglob
@@ -41,16 +43,18 @@ die() {
 }
 usage_error() {
 	echo "$PROG: $*" >&2
-	sed -n '8,17s/^# \{0,1\}//p' "$0" >&2
+	sed -n '8,18s/^# \{0,1\}//p' "$0" >&2
 	exit $EXIT_USAGE
 }
 need_root() { [ "$(id -u)" = 0 ] || die "run me as root"; }
 
 # --- versions ---
 
+# shellcheck disable=SC2016 # ${Status} is dpkg-query's
+package_state() { "$DPKG_QUERY" -W -f='${Status} ${Version}\n' "$1" 2>/dev/null || true; }
+is_installed() { [[ "$(package_state "$1")" == "install ok installed "* ]]; }
 installed_version() { # of dovecot-core; empty when it is not installed
-	"$DPKG_QUERY" -W -f='${Status} ${Version}\n' dovecot-core 2>/dev/null |
-		sed -n 's/^install ok installed //p'
+	package_state dovecot-core | sed -n 's/^install ok installed //p'
 }
 
 candidate_version() { # what apt installs, or keeps, for dovecot-core
@@ -92,7 +96,7 @@ ensure_deb_src() {
 fetch_source() {
 	mkdir -p "$CACHE/src"
 	(cd "$CACHE/src" && apt-get source -qq --download-only "dovecot=$1" >/dev/null 2>&1) &&
-		[ -f "$CACHE/src/dovecot_$(no_epoch "$1").dsc" ]
+		[ -f "$(dsc_of "$1")" ]
 }
 no_epoch() { echo "${1#*:}"; }
 
@@ -112,7 +116,7 @@ fetch_newest_source() {
 # it, and adds the changelog entry that gives the version its suffix.
 patch_source() {
 	local dir=$1 file=src/lib-storage/mailbox-watch.c name=chatmail-instant-idle.patch
-	[ -f "$dir/debian/changelog" ] && [ -f "$dir/$file" ] || die "$dir is no unpacked dovecot source"
+	{ [ -f "$dir/debian/changelog" ] && [ -f "$dir/$file" ]; } || die "$dir is no unpacked dovecot source"
 	grep -qx '#define NOTIFY_DELAY_MSECS 500' "$dir/$file" ||
 		die "$dir/$file has no '#define NOTIFY_DELAY_MSECS 500' line: this dovecot is not patched"
 	local version distribution
@@ -168,7 +172,7 @@ build_packages() {
 	work=$CACHE/work
 	rm -rf "$work" "$out"
 	mkdir -p "$work" "$out"
-	dpkg-source -x "$CACHE/src/dovecot_$(no_epoch "$version").dsc" "$work/dovecot" >/dev/null 2>&1 ||
+	dpkg-source -x "$(dsc_of "$version")" "$work/dovecot" >/dev/null 2>&1 ||
 		die "cannot unpack the source of dovecot $version"
 	patch_source "$work/dovecot"
 	# Debian's build as it is; only its test suite is left out (DEB_BUILD_OPTIONS=nocheck: it
@@ -183,17 +187,20 @@ build_packages() {
 	echo "$out"
 }
 
-cmd_build() {
+# cmd_source LOCAL: downloads the source to build; prints its Debian version.
+cmd_source() {
 	local local_build=$1 version
 	ensure_deb_src
 	version=$(target_version)
 	if ! fetch_source "$version"; then
 		[ -n "$local_build" ] || die "the mirror has not got the source of dovecot $version"
 		version=$(fetch_newest_source) || die "the mirror has no dovecot source"
-		say "the source of the installed dovecot is gone from the mirror: building $version (for 'run' only)"
+		say "the source of the installed dovecot is gone from the mirror: taking $version (for 'run' only)"
 	fi
-	build_packages "$version"
+	echo "$version"
 }
+
+dsc_of() { echo "$CACHE/src/dovecot_$(no_epoch "$1").dsc"; }
 
 # --- install and update ---
 
@@ -203,8 +210,7 @@ install_packages() {
 	local dir=$1 deb name debs=()
 	for deb in "$dir"/*.deb; do
 		name=$(dpkg-deb -f "$deb" Package)
-		[ -n "$("$DPKG_QUERY" -W -f='${Status}' "$name" 2>/dev/null | grep 'install ok installed')" ] &&
-			debs+=("$deb")
+		is_installed "$name" && debs+=("$deb")
 	done
 	[ ${#debs[@]} -gt 0 ] || die "none of the packages in $dir is installed here"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Options::=--force-confold \
@@ -212,11 +218,14 @@ install_packages() {
 	say "installed $(installed_version)"
 }
 
+# cmd_update DRY-RUN: with DRY-RUN, says what it would do and does nothing.
 cmd_update() {
-	need_root
-	local version installed
-	apt-get update -qq || say "apt-get update failed: going on with what apt knows"
-	ensure_deb_src
+	local dry_run=$1 version installed
+	if [ -z "$dry_run" ]; then
+		need_root
+		apt-get update -qq || say "apt-get update failed: going on with what apt knows"
+		ensure_deb_src
+	fi
 	version=$(target_version)
 	installed=$(installed_version)
 	if [ "$installed" = "$version$SUFFIX" ]; then
@@ -226,8 +235,14 @@ cmd_update() {
 	# never below what is installed: a security update is never undone
 	[ -z "$installed" ] || dpkg --compare-versions "$version$SUFFIX" gt "$installed" ||
 		die "dovecot $installed is newer than Debian's $version: leaving it"
+	if [ -n "$dry_run" ]; then
+		say "would build and install dovecot $version$SUFFIX (installed: ${installed:-none})"
+		return 0
+	fi
 	fetch_source "$version" || die "the mirror has not got the source of dovecot $version: Debian's build stays"
-	install_packages "$(build_packages "$version")"
+	local dir
+	dir=$(build_packages "$version")
+	install_packages "$dir"
 }
 
 write_units() {
@@ -270,7 +285,7 @@ EOF
 
 cmd_install() {
 	need_root
-	cmd_update
+	cmd_update ''
 	write_units
 	say "$(cmd_status)"
 }
@@ -295,15 +310,19 @@ cmd_status() {
 # and what it starts: the system's dovecot and everyone else's stay as they are.
 cmd_run() {
 	need_root
-	local out root deb
-	out=$(ls -d "$CACHE"/*"$SUFFIX" 2>/dev/null | sort -V | tail -1)
-	[ -n "$out" ] && [ -f "$out/built" ] || die "no build in $CACHE: run '$PROG build --cache $CACHE --local'"
+	local out='' dir root deb
+	for dir in "$CACHE"/*"$SUFFIX"; do
+		[ -f "$dir/built" ] && { [ -z "$out" ] || dpkg --compare-versions "${dir##*/}" gt "${out##*/}"; } &&
+			out=$dir
+	done
+	[ -n "$out" ] || die "no build in $CACHE: run '$PROG build --cache $CACHE --local'"
 	root=$out/root
 	if [ ! -x "$root/usr/sbin/dovecot" ]; then
 		rm -rf "$root.tmp"
 		for deb in "$out"/dovecot-{core,imapd,lmtpd}_*.deb; do dpkg-deb -x "$deb" "$root.tmp"; done
 		mv "$root.tmp" "$root"
 	fi
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare --mount --propagation private -- /bin/sh -c '
 		mount --bind "$1/usr/lib/dovecot" /usr/lib/dovecot &&
 		mount --bind "$1/usr/sbin/dovecot" /usr/sbin/dovecot || exit 1
@@ -313,16 +332,16 @@ cmd_run() {
 # --- options ---
 
 main() {
-	local command=${1:-} local_build=''
+	local command=${1:-} local_build='' dry_run=''
 	[ $# -gt 0 ] && shift
 	case "$command" in
-	build | install | update | status | run) ;;
+	build | source | install | update | status | run) ;;
 	patch)
 		[ $# = 1 ] || usage_error "patch wants one source directory"
 		patch_source "$1"
 		return
 		;;
-	-h | --help) sed -n '8,17s/^# \{0,1\}//p' "$0"; return ;;
+	-h | --help) sed -n '8,18s/^# \{0,1\}//p' "$0"; return ;;
 	*) usage_error "unknown command: ${command:-none}" ;;
 	esac
 	while [ $# -gt 0 ]; do
@@ -333,14 +352,20 @@ main() {
 			shift
 			;;
 		--local) local_build=1 ;;
+		--dry-run) dry_run=1 ;;
 		*) [ "$command" = run ] && break; usage_error "unknown argument: $1" ;;
 		esac
 		shift
 	done
 	case "$command" in
-	build) cmd_build "$local_build" ;;
+	build | source)
+		# the version first: a failure inside $(...) in an argument would not stop us
+		local version
+		version=$(cmd_source "$local_build")
+		if [ "$command" = build ]; then build_packages "$version"; else dsc_of "$version"; fi
+		;;
 	install) cmd_install ;;
-	update) cmd_update ;;
+	update) cmd_update "$dry_run" ;;
 	status) cmd_status ;;
 	run)
 		[ $# -gt 0 ] || usage_error "run wants a command"
