@@ -317,6 +317,7 @@ cmd_run() {
 	done
 	[ -n "$out" ] || die "no build in $CACHE: run '$PROG build --cache $CACHE --local'"
 	root=$out/root
+	export CHATMAIL_INSTANT_ROOT=$root
 	if [ ! -x "$root/usr/sbin/dovecot" ]; then
 		rm -rf "$root.tmp"
 		for deb in "$out"/dovecot-{core,imapd,lmtpd}_*.deb; do dpkg-deb -x "$deb" "$root.tmp"; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # chatmail-instant-idle's patch and version logic, cheaply: the patch on Debian's dovecot source
 # (unpacked, not built), and what `status` and the daily `update` decide on made-up machines.
-# The build itself and the relay on it are tested by `make instant-idle` (tests/bats/instant-idle/).
+# The build itself and the relay on it are tested by `make instant-idle` (tests/instant-idle/).
 
 load lib/common
 
