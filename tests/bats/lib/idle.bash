@@ -50,7 +50,7 @@ idle_exists_counts() {
 
 idle_stop() {
 	[ -n "${IDLE_FD:-}" ] || return 0
-	printf 'DONE\r\nz LOGOUT\r\n' >&"$IDLE_FD" 2>/dev/null || true
+	printf 'DONE\r\nz LOGOUT\r\n' >&"$IDLE_FD" || true
 	exec {IDLE_FD}>&-
 	wait "$IDLE_PID" 2>/dev/null || true
 	IDLE_FD=
