@@ -293,15 +293,26 @@ cmd_install() {
 # --- status ---
 
 cmd_status() {
-	local installed
+	local installed timer=$UNIT_DIR/chatmail-instant-idle.timer
 	installed=$(installed_version)
 	if [ -z "$installed" ]; then
 		echo "dovecot is not installed"
+		return 0
 	elif is_ours "$installed"; then
-		echo "instant IDLE build $installed (IDLE delay $DELAY_MS ms, Debian's $(debian_version "$installed") otherwise)"
+		echo "instant IDLE build $installed (IDLE delay $DELAY_MS ms, Debian's $(debian_version "$installed") otherwise)$(stale_note)"
 	else
-		echo "Debian's build $installed (IDLE delay 500 ms)"
+		echo "Debian's build $installed (IDLE delay 500 ms)$(stale_note)"
 	fi
+	[ ! -f "$timer" ] || echo "  daily rebuild: ${timer##*/} $(systemctl is-enabled "${timer##*/}" 2>/dev/null || echo disabled)"
+}
+
+# A dovecot started before its package was replaced still runs the old build: its program file
+# is gone.
+stale_note() {
+	local pid
+	pid=$(head -1 /run/dovecot/master.pid 2>/dev/null) || return 0
+	[[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != *" (deleted)" ]] ||
+		echo "; the running dovecot predates it: systemctl restart dovecot"
 }
 
 # --- run ---

@@ -129,3 +129,16 @@ unpack_debian_source() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"dovecot $U8 is newer than Debian's $U7: leaving it"* ]]
 }
+
+@test "chatmail-setup --instant-idle works on this machine's dovecot only, never below --root" {
+	run "$BIN/chatmail-setup" --domain chat.test --root "$BATS_TEST_TMPDIR" --instant-idle
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--instant-idle rebuilds this machine's dovecot package: not with --root"* ]]
+}
+
+@test "chatmail-setup status says which dovecot build is installed" {
+	fake_machine "$U7+chatmailinstant1" "$U7+chatmailinstant1"
+	run "$BIN/chatmail-setup" status
+	# services of this test machine may be down (exit 1); the line is there either way
+	[[ "$output" == *"dovecot build              instant IDLE build $U7+chatmailinstant1 (IDLE delay 0 ms"* ]]
+}
