@@ -8,11 +8,11 @@ ROOT=$(pwd)
 # shellcheck disable=SC2034 # read by common.bash
 BATS_TEST_DIRNAME=$ROOT/tests/bats
 export CHATMAIL_BIN=${CHATMAIL_BIN:-$ROOT/build}
-# shellcheck source=../../tests/bats/lib/common.bash
+# shellcheck source=tests/bats/lib/common.bash
 . "$ROOT/tests/bats/lib/common.bash"
-# shellcheck source=../../tests/bats/lib/relay.bash
+# shellcheck source=tests/bats/lib/relay.bash
 . "$ROOT/tests/bats/lib/relay.bash"
-# shellcheck source=../../tests/bats/lib/idle.bash
+# shellcheck source=tests/bats/lib/idle.bash
 . "$ROOT/tests/bats/lib/idle.bash"
 trap 'idle_stop; relay_stop >/dev/null 2>&1' EXIT
 
