@@ -331,7 +331,10 @@ cmd_run() {
 	export CHATMAIL_INSTANT_ROOT=$root
 	if [ ! -x "$root/usr/sbin/dovecot" ]; then
 		rm -rf "$root.tmp"
-		for deb in "$out"/dovecot-{core,imapd,lmtpd}_*.deb; do dpkg-deb -x "$deb" "$root.tmp"; done
+		# the packages installed here: the bind mounts hide the system's files of the others
+		for deb in "$out"/*.deb; do
+			is_installed "$(dpkg-deb -f "$deb" Package)" && dpkg-deb -x "$deb" "$root.tmp"
+		done
 		mv "$root.tmp" "$root"
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner shell
