@@ -285,8 +285,9 @@ EOF
 
 cmd_install() {
 	need_root
-	cmd_update ''
+	# the timer first: when this build fails, it tries again tomorrow
 	write_units
+	cmd_update ''
 	say "$(cmd_status)"
 }
 

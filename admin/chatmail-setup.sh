@@ -673,7 +673,8 @@ cmd_install() {
 	load_setup_conf
 	install_packages
 	# Debian's dovecot rebuilt with instant IDLE, and its daily rebuild timer (a long first build)
-	[ -z "$INSTANT_IDLE" ] || "$INSTANT" install || die "--instant-idle failed: Debian's dovecot stays"
+	[ -z "$INSTANT_IDLE" ] || "$INSTANT" install ||
+		warn "--instant-idle: no build yet, Debian's dovecot stays (its timer tries again daily)"
 	check_commands
 	write_ini
 	load_config
