@@ -11,6 +11,7 @@
 #        chatmail-instant-idle update  [--cache DIR] [--dry-run]  (the timer) rebuild and install
 #                                                     when Debian has a newer dovecot than ours
 #        chatmail-instant-idle status                 which dovecot build is installed
+#        chatmail-instant-idle units DIR              writes the timer's units into DIR
 #        chatmail-instant-idle patch SOURCE-DIR       patches an unpacked Debian dovecot source
 #        chatmail-instant-idle run [--cache DIR] CMD  runs CMD with the cached build's Dovecot
 #                                                     (for a relay, test or benchmark on the
@@ -43,9 +44,10 @@ die() {
 }
 usage_error() {
 	echo "$PROG: $*" >&2
-	sed -n '8,18s/^# \{0,1\}//p' "$0" >&2
+	usage >&2
 	exit $EXIT_USAGE
 }
+usage() { sed -n '/^# usage:/,/^# exit:/s/^# \{0,1\}//p' "$0"; }
 need_root() { [ "$(id -u)" = 0 ] || die "run me as root"; }
 
 # --- versions ---
@@ -245,10 +247,11 @@ cmd_update() {
 	install_packages "$dir"
 }
 
+# write_units DIR: the daily timer and its service.
 write_units() {
-	local self
+	local self dir=$1
 	self=$(readlink -f "$0")
-	cat >"$UNIT_DIR/chatmail-instant-idle.service" <<EOF
+	cat >"$dir/chatmail-instant-idle.service" <<EOF
 # Written by $PROG: rebuilds the instant-IDLE dovecot on a newer Debian dovecot.
 [Unit]
 Description=chatmail: rebuild Debian's dovecot with the short IDLE delay when Debian updates it
@@ -261,7 +264,7 @@ ExecStart=$self update
 Nice=19
 IOSchedulingClass=idle
 EOF
-	cat >"$UNIT_DIR/chatmail-instant-idle.timer" <<EOF
+	cat >"$dir/chatmail-instant-idle.timer" <<EOF
 # Written by $PROG.
 [Unit]
 Description=chatmail: daily check for a newer Debian dovecot to rebuild
@@ -274,6 +277,9 @@ Persistent=true
 [Install]
 WantedBy=timers.target
 EOF
+}
+
+enable_timer() {
 	if [ -d /run/systemd/system ]; then
 		systemctl daemon-reload
 		systemctl enable --now --quiet chatmail-instant-idle.timer
@@ -286,7 +292,8 @@ EOF
 cmd_install() {
 	need_root
 	# the timer first: when this build fails, it tries again tomorrow
-	write_units
+	write_units "$UNIT_DIR"
+	enable_timer
 	cmd_update ''
 	say "$(cmd_status)"
 }
@@ -357,7 +364,12 @@ main() {
 		patch_source "$1"
 		return
 		;;
-	-h | --help) sed -n '8,18s/^# \{0,1\}//p' "$0"; return ;;
+	units)
+		{ [ $# = 1 ] && [ -d "$1" ]; } || usage_error "units wants a directory"
+		write_units "$1"
+		return
+		;;
+	-h | --help) usage; return ;;
 	*) usage_error "unknown command: ${command:-none}" ;;
 	esac
 	while [ $# -gt 0 ]; do

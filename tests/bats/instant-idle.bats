@@ -142,3 +142,15 @@ unpack_debian_source() {
 	# services of this test machine may be down (exit 1); the line is there either way
 	[[ "$output" == *"dovecot build              instant IDLE build $U7+chatmailinstant1 (IDLE delay 0 ms"* ]]
 }
+
+@test "the daily rebuild timer and its service verify, at the lowest priority" {
+	run "$INSTANT" units "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/chatmail-instant-idle.service" \
+		"$BATS_TEST_TMPDIR/chatmail-instant-idle.timer"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qx "ExecStart=$(readlink -f "$INSTANT") update" "$BATS_TEST_TMPDIR/chatmail-instant-idle.service"
+	grep -qx 'Nice=19' "$BATS_TEST_TMPDIR/chatmail-instant-idle.service"
+	grep -qx 'OnCalendar=daily' "$BATS_TEST_TMPDIR/chatmail-instant-idle.timer"
+	grep -qx 'Persistent=true' "$BATS_TEST_TMPDIR/chatmail-instant-idle.timer"
+}
