@@ -102,32 +102,29 @@ unpack_debian_source() {
 	[ "$output" = "dovecot is not installed" ]
 }
 
-@test "the daily update leaves our build of the newest Debian dovecot alone" {
-	fake_machine "$U7+chatmailinstant1" "$U7+chatmailinstant1"
+# update_decides INSTALLED CANDIDATE STATUS TEXT: on a machine with those versions, the daily
+# update (--dry-run) exits with STATUS and says TEXT.
+update_decides() {
+	fake_machine "$1" "$2"
 	run "$INSTANT" update --dry-run
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"$U7+chatmailinstant1 is the newest Debian dovecot, patched"* ]]
+	[ "$status" -eq "$3" ] && [[ "$output" == *"$4"* ]] || { echo "$output"; false; }
+}
+
+@test "the daily update leaves our build of the newest Debian dovecot alone" {
+	update_decides "$U7+chatmailinstant1" "$U7+chatmailinstant1" 0 \
+		"$U7+chatmailinstant1 is the newest Debian dovecot, patched"
 }
 
 @test "the daily update rebuilds on a Debian security update, before or after apt installed it" {
 	# apt has not upgraded yet: our u7 build is installed, Debian offers u8
-	fake_machine "$U7+chatmailinstant1" "$U8"
-	run "$INSTANT" update --dry-run
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"would build and install dovecot $U8+chatmailinstant1"* ]]
+	update_decides "$U7+chatmailinstant1" "$U8" 0 "would build and install dovecot $U8+chatmailinstant1"
 	# apt upgraded to Debian's u8: the patch is gone, the build comes back on top of u8
-	fake_machine "$U8" "$U8"
-	run "$INSTANT" update --dry-run
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"would build and install dovecot $U8+chatmailinstant1"* ]]
+	update_decides "$U8" "$U8" 0 "would build and install dovecot $U8+chatmailinstant1"
 }
 
 @test "the daily update never installs below what is installed" {
 	# a newer dovecot than apt's candidate (installed by hand, or the candidate pinned lower)
-	fake_machine "$U8" "$U7"
-	run "$INSTANT" update --dry-run
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"dovecot $U8 is newer than Debian's $U7: leaving it"* ]]
+	update_decides "$U8" "$U7" 1 "dovecot $U8 is newer than Debian's $U7: leaving it"
 }
 
 @test "chatmail-setup --instant-idle works on this machine's dovecot only, never below --root" {
