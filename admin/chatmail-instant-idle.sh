@@ -326,7 +326,8 @@ stale_note() {
 # --- run ---
 
 # The cached build's Dovecot (programs, libraries, modules) over the system's, seen only by CMD
-# and what it starts: the system's dovecot and everyone else's stay as they are.
+# and what it starts: the system's dovecot and everyone else's stay as they are. All of its
+# programs: one of the system's on the build's libraries could crash (another version's ABI).
 cmd_run() {
 	need_root
 	local out='' dir root deb
@@ -347,8 +348,9 @@ cmd_run() {
 	fi
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare --mount --propagation private -- /bin/sh -c '
-		mount --bind "$1/usr/lib/dovecot" /usr/lib/dovecot &&
-		mount --bind "$1/usr/sbin/dovecot" /usr/sbin/dovecot || exit 1
+		for path in /usr/lib/dovecot /usr/sbin/dovecot /usr/bin/doveadm /usr/bin/doveconf; do
+			mount --bind "$1$path" "$path" || exit 1
+		done
 		shift; exec "$@"' sh "$root" "$@"
 }
 
