@@ -35,6 +35,10 @@ teardown() {
 	cmp /usr/lib/dovecot/libdovecot-storage.so.0 \
 		"$CHATMAIL_INSTANT_ROOT/usr/lib/dovecot/libdovecot-storage.so.0"
 	cmp /usr/sbin/dovecot "$CHATMAIL_INSTANT_ROOT/usr/sbin/dovecot"
+	cmp /usr/bin/doveadm "$CHATMAIL_INSTANT_ROOT/usr/bin/doveadm"
+	# and it is the build of chatmail-instant-idle, not Debian's
+	zcat "$CHATMAIL_INSTANT_ROOT/usr/share/doc/dovecot-core/changelog.Debian.gz" | head -1 |
+		grep -F '+chatmailinstant1)'
 }
 
 @test "a delivery wakes an IDLE client in far less than Debian's 500 ms delay" {
