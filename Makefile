@@ -19,6 +19,7 @@ doveauth_SRC        = $(wildcard auth/doveauth.c)
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
+filtermail_LIBS     = -lopendkim
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
@@ -62,49 +63,76 @@ $(foreach p,$(BUILT),$(eval $(call program,$(p))))
 $(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(chatmail-expire_SRC))): \
 	admin/chatmail-expire.h
 
+# A unit test's extra libraries are in test_<name>_LIBS.
+test_dkim_check_LIBS = -lopendkim -lcrypto
 $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(test_$*_LIBS) $(LDLIBS)
 
 UNIT_BIN = $(patsubst tests/unit/%.c,$(BUILD)/asan/%,$(UNIT_SRC))
 
-# Test helpers (tests/tools/*.c): standalone programs the bats suites (sanitizer build) and the
-# benchmarks (normal build) drive.
+# The differential oracle (tests/oracle/, run like a unit test) and its fuzz target are the only
+# programs that link GMime 3: an independent MIME reader to check our policy against, never a
+# part of filtermail or lib/. Its headers are system headers to our warnings.
+ORACLE_SRC       = $(wildcard tests/oracle/*.c)
+ORACLE_CHECK_SRC = $(filter-out tests/oracle/main.c tests/oracle/mutations.c,$(ORACLE_SRC))
+ORACLE_BIN       = $(if $(ORACLE_SRC),$(BUILD)/asan/oracle)
+GMIME_CFLAGS     = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags gmime-3.0))
+GMIME_LIBS       = $(shell pkg-config --libs gmime-3.0)
+$(foreach v,$(BUILD) $(BUILD)/asan,$(v)/obj/tests/oracle/%.o): ALL_CFLAGS += $(GMIME_CFLAGS)
+$(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(ORACLE_SRC))): \
+	$(wildcard tests/oracle/*.h)
+$(BUILD)/asan/oracle: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ORACLE_SRC)) $(BUILD)/asan/libchatmail.a
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(GMIME_LIBS) $(LDLIBS)
+
+# Test helpers (tests/tools/*.c): programs the bats suites (sanitizer build) and the
+# benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
-$(BUILD)/tools/%: tests/tools/%.c
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
-$(BUILD)/asan/tools/%: tests/tools/%.c
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/asan/tools/%: tests/tools/%.c $(BUILD)/asan/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 deps:
 	@scripts/deps
 
 # The whole suite: unit tests and bats tests run the sanitizer builds of every program.
-check: deps all clang $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatmail-setup $(UNIT_BIN) $(TOOL_BIN)
-	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN)
+check: deps all clang $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatmail-setup $(UNIT_BIN) $(ORACLE_BIN) $(TOOL_BIN)
+	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) scripts/check $(UNIT_BIN) $(ORACLE_BIN)
 
 # The house style promises a clean build under clang too: the programs and unit tests, unrun.
 clang:
-	@$(MAKE) -s BUILD=$(BUILD)/clang CC=clang all $(patsubst $(BUILD)/%,$(BUILD)/clang/%,$(UNIT_BIN))
+	@$(MAKE) -s BUILD=$(BUILD)/clang CC=clang all $(patsubst $(BUILD)/%,$(BUILD)/clang/%,$(UNIT_BIN) $(ORACLE_BIN))
 
-unit: $(UNIT_BIN)
-	@scripts/check --unit-only $(UNIT_BIN)
+unit: $(UNIT_BIN) $(ORACLE_BIN)
+	@scripts/check --unit-only $(UNIT_BIN) $(ORACLE_BIN)
 
-# libFuzzer targets: each links the library sources directly, built with clang.
+# libFuzzer targets: each links the library sources directly, built with clang, so each needs
+# every library's libraries.
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) $(LDLIBS)
+		-o $@ $< $(LIB_SRC) -lopendkim $(LDLIBS)
 
+# The oracle's target also links GMime and the oracle's own readers.
+$(BUILD)/fuzz/fuzz_oracle: tests/fuzz/fuzz_oracle.c $(ORACLE_CHECK_SRC) $(wildcard tests/oracle/*.h) $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c17 -D_GNU_SOURCE -Ilib -Itests/oracle $(GMIME_CFLAGS) -g -O1 \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(ORACLE_CHECK_SRC) $(LIB_SRC) \
+		$(GMIME_LIBS) $(LDLIBS)
+
+# Every target runs even when one fails; a crashing input is kept as $(BUILD)/fuzz/<target>-crash-*.
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
-	@for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
+	@failed=; for f in $^; do name=$${f##*/}; mkdir -p $(BUILD)/fuzz/corpus/$$name; \
 		seeds=tests/fuzz/corpus/$$name; [ -d $$seeds ] || seeds=; \
 		echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/corpus/$$name $$seeds \
-			2>$(BUILD)/fuzz/$$name.log || { tail -40 $(BUILD)/fuzz/$$name.log; exit 1; }; \
-		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$(BUILD)/fuzz/$$name- \
+			$(BUILD)/fuzz/corpus/$$name $$seeds 2>$(BUILD)/fuzz/$$name.log || \
+			{ tail -40 $(BUILD)/fuzz/$$name.log; failed="$$failed $$name"; continue; }; \
+		grep -E '^(Done|#[0-9]+ *DONE)' $(BUILD)/fuzz/$$name.log | tail -1; done; \
+	[ -z "$$failed" ] || { echo "fuzz: failed:$$failed"; exit 1; }
 
 BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 $(BUILD)/bench/%: bench/%.c
@@ -115,6 +143,11 @@ $(BUILD)/bench/%: bench/%.c
 $(BUILD)/bench/ratelimit-cost: bench/ratelimit-cost.c $(BUILD)/libchatmail.a
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# What incoming DKIM costs, on the library, its keys served by the unit tests' DNS server.
+$(BUILD)/bench/dkim-cost: bench/dkim-cost.c $(BUILD)/libchatmail.a tests/unit/dkim_signer.h tests/unit/dns_server.h
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libchatmail.a -lopendkim -lcrypto $(LDLIBS)
 
 bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
@@ -133,16 +166,17 @@ instant-idle: deps all $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatma
 	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) $(INSTANT_RUN) scripts/check
 	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) $(INSTANT_RUN) bats tests/instant-idle
 
-# Programs and chatmail-setup into bin/; the templates, pages and chatmail-setup's DNS part (a
-# file it sources, not a command) into share/chatmail/, where an installed chatmail-setup looks;
-# the manual pages into share/man/man8/.
-SHARE_FILES = $(shell find conf www -type f ! -name '.*')
+# Programs and chatmail-setup into bin/; the templates, pages, the layout (render values, port
+# map, the shell chatmail-setup shares with scripts/relay) and chatmail-setup's DNS part (files
+# it sources, not commands) into share/chatmail/, where an installed chatmail-setup looks; the
+# manual pages into share/man/man8/.
+SHARE_FILES = $(shell find conf www layout -type f ! -name '.*')
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chatmail $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(addprefix $(BUILD)/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 admin/chatmail-setup.sh $(DESTDIR)$(PREFIX)/bin/chatmail-setup
 	install -m 0755 admin/chatmail-instant-idle.sh $(DESTDIR)$(PREFIX)/bin/chatmail-instant-idle
-	rm -rf $(DESTDIR)$(PREFIX)/share/chatmail/conf $(DESTDIR)$(PREFIX)/share/chatmail/www
+	rm -rf $(addprefix $(DESTDIR)$(PREFIX)/share/chatmail/,conf www layout)
 	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/chatmail/$$f || exit 1; done
 	install -m 0644 admin/chatmail-setup-dns.sh $(DESTDIR)$(PREFIX)/share/chatmail/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/

@@ -6,21 +6,19 @@
  * runs its program with an empty environment. */
 #include "chatmail-expire.h"
 
+#include "account.h"
 #include "accounts.h"
 #include "config.h"
 #include "expire.h"
 #include "log.h"
 #include "mailstore.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,7 +53,7 @@ static int collect_inactive(const char *addr, int64_t last_login, void *context)
 {
 	struct run *run = context;
 	run->accounts_scanned++;
-	if (!expire_home_name(&run->config, addr, strlen(addr))) {
+	if (!mailstore_home_name(&run->config, addr, strlen(addr))) {
 		log_warn("skipping account '%s': not an address of this relay", addr);
 		run->problems.skipped++;
 		return 0;
@@ -115,10 +113,10 @@ static void remove_inactive(struct run *run)
 			run->bytes_removed += run->home_bytes;
 			continue;
 		}
-		switch (mailstore_remove_account(run->accounts, run->root_fd, account->addr,
-						 run->policy.inactive_before)) {
-		case MAILSTORE_REMOVED:
-		case MAILSTORE_NO_ACCOUNT:
+		switch (account_remove(run->accounts, run->root_fd, account->addr,
+				       run->policy.inactive_before)) {
+		case ACCOUNT_REMOVED:
+		case ACCOUNT_NONE:
 			log_info(
 			    "removed inactive account %s (last login %s, %lu mails, %llu bytes)",
 			    account->addr, day, run->home_removed,
@@ -127,10 +125,10 @@ static void remove_inactive(struct run *run)
 			run->mails_removed += run->home_removed;
 			run->bytes_removed += run->home_bytes;
 			break;
-		case MAILSTORE_KEPT:
+		case ACCOUNT_KEPT:
 			log_info("kept %s: it logged in while expiry ran", account->addr);
 			break;
-		case MAILSTORE_FAILED:
+		case ACCOUNT_REMOVAL_FAILED:
 			run->problems.errors++;
 			break;
 		}
@@ -169,26 +167,19 @@ static int compare_inactive(const void *key, const void *element)
 	return strcmp(key, ((const struct inactive *)element)->addr);
 }
 
-static void expire_home(struct run *run, const char *addr)
+static int expire_home(const char *addr, int fd, void *context)
 {
+	struct run *run = context;
 	char hash[PASSWD_HASH_MAX];
 	/* A dry run leaves inactive accounts in place; their mails were counted with them.
 	 * The list is in the database's address order, which is strcmp order. */
 	if (run->dry_run && run->inactive_count > 0 &&
 	    bsearch(addr, run->inactive, run->inactive_count, sizeof *run->inactive,
 		    compare_inactive) != NULL)
-		return;
+		return 0;
 	if (run->accounts != NULL &&
 	    accounts_get(run->accounts, addr, hash, NULL) == ACCOUNTS_NOT_FOUND)
 		log_warn("%s has no account; its mails still expire by age", addr);
-	int fd = mailstore_open_home(run->root_fd, addr);
-	if (fd < 0) {
-		if (errno != ENOENT) { /* ENOENT: removed meanwhile */
-			log_error("cannot open %s: %s", addr, strerror(errno));
-			run->problems.errors++;
-		}
-		return;
-	}
 	run->maildirs++;
 	run->addr = addr;
 	run->home_removed = 0;
@@ -210,48 +201,8 @@ static void expire_home(struct run *run, const char *addr)
 		expire_quota_share(run->config.max_mailbox_size, EXPIRE_QUOTA_WARNING_PERCENT) &&
 	    shrink_to_quota(run, fd, addr) != 0)
 		run->problems.errors++;
-	close(fd);
 	show_progress(run, false);
-}
-
-static int expire_homes(struct run *run)
-{
-	int fd = dup(run->root_fd);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (dir == NULL) {
-		if (fd >= 0)
-			close(fd);
-		log_error("cannot list %s: %s", run->config.mailboxes_dir, strerror(errno));
-		return -1;
-	}
-	rewinddir(dir);
-	struct dirent *entry;
-	while ((errno = 0, entry = readdir(dir)) != NULL) {
-		const char *name = entry->d_name;
-		struct stat st;
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
-		    strcmp(name, MAILSTORE_TRASH) == 0)
-			continue;
-		if (!expire_home_name(&run->config, name, strlen(name))) {
-			log_warn("skipping %s: not an address of this relay", name);
-			run->problems.skipped++;
-			continue;
-		}
-		if (fstatat(run->root_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-			continue;
-		if (!S_ISDIR(st.st_mode)) {
-			log_warn("skipping %s: not a directory%s", name,
-				 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
-			run->problems.skipped++;
-			continue;
-		}
-		expire_home(run, name);
-	}
-	int status = errno != 0 ? -1 : 0;
-	if (status != 0)
-		log_error("cannot list %s: %s", run->config.mailboxes_dir, strerror(errno));
-	closedir(dir);
-	return status;
+	return 0;
 }
 
 static void print_summary(const struct run *run)
@@ -292,7 +243,7 @@ static int daily(struct run *run)
 	    accounts_foreach(run->accounts, collect_inactive, run) != ACCOUNTS_OK)
 		return EXIT_TEMPFAIL;
 	remove_inactive(run);
-	if (expire_homes(run) != 0)
+	if (mailstore_each_home(&run->config, run->root_fd, expire_home, run, &run->problems) != 0)
 		run->problems.errors++;
 	show_progress(run, true);
 	print_summary(run);
@@ -341,7 +292,7 @@ int main(int argc, char **argv)
 	if (load(&run) != 0)
 		return EXIT_TEMPFAIL;
 	expire_policy_init(&run.policy, &run.config, run.now);
-	run.root_fd = mailstore_open_root(&run.config);
+	run.root_fd = mailstore_open_root(run.config.mailboxes_dir);
 	if (run.root_fd < 0) {
 		if (errno == ENOENT && quota_addr == NULL) {
 			log_info("no maildirs at %s yet", run.config.mailboxes_dir);

@@ -1,13 +1,19 @@
-/* chatmail-render: fills config templates from chatmail.ini, so no two files can disagree.
- * usage: chatmail-render [-D name=value]... SOURCE DEST   (files or directories)
- *        chatmail-render --check                          (only validate chatmail.ini) */
+/* chatmail-render: fills config templates from chatmail.ini and a profile's values (layout/),
+ * so no two files can disagree; and the one way shell reads a setting.
+ * usage: chatmail-render [--values FILE] [-D name=value]... SOURCE DEST   (files or directories)
+ *        chatmail-render [--values FILE] [-D name=value]... --get NAME...  (one value a line)
+ *        chatmail-render --check                                          (validate chatmail.ini) */
+#include "address.h"
 #include "config.h"
+#include "header.h"
 #include "log.h"
 #include "template.h"
+#include "values.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,26 +23,125 @@
 #define EXIT_BAD_CONFIG 1
 #define EXIT_USAGE 2
 #define DEFINES_MAX 64
+#define FILTERMAIL_PROCESS_MIN 4
 
-struct values {
+/* What a placeholder may name, first match wins: the constants the programs define, -D inputs,
+ * the profile's values, the derived values below, chatmail.ini's keys with their defaults. */
+struct sources {
 	struct config config;
 	const char *defines[DEFINES_MAX]; /* "name=value" */
 	int define_count;
+	struct values values;
 	char buffer[CONFIG_LIST_MAX];
 };
 
+/* Free memory a relay lets its filters use, over what one filtermail may hold at worst: the
+ * message (max_message_size) and the armored part decoded beside it. Never below a few, so
+ * a tiny server still takes mail in parallel; Postfix queues connections beyond it. */
+static unsigned long filtermail_process_limit(const struct config *config)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t memory = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 1ULL << 30;
+	uint64_t limit = memory / 2 / (2 * config->max_message_size);
+	if (limit < FILTERMAIL_PROCESS_MIN)
+		limit = FILTERMAIL_PROCESS_MIN;
+	if (limit > config->max_smtp_connections)
+		limit = config->max_smtp_connections;
+	return (unsigned long)limit;
+}
+
+/* Values the programs define and the templates must agree with: one definition each. */
+static const char *shared_constant(struct sources *sources, const char *name, size_t len)
+{
+	int n = -1;
+	if (len == 17 && strncmp(name, "header_size_limit", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%d", HEADER_FIELD_MAX);
+	else if (len == 19 && strncmp(name, "recipient_delimiter", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%s", ADDRESS_DELIMITER);
+	else if (len == 24 && strncmp(name, "filtermail_process_limit", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%lu",
+			     filtermail_process_limit(&sources->config));
+	return n > 0 && (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
+}
+
+/* The uid of vmail_user, a user name or "uid:gid". */
+static int vmail_uid(const char *vmail_user, char *out, size_t size)
+{
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(vmail_user, &end, 10);
+	if (end != vmail_user && *end == ':' && errno == 0 && uid <= UINT32_MAX)
+		return snprintf(out, size, "%lu", uid);
+	const struct passwd *user = getpwnam(vmail_user);
+	if (user == NULL) {
+		log_error("vmail_user %s is not a user of this machine", vmail_user);
+		return -1;
+	}
+	return snprintf(out, size, "%u", (unsigned)user->pw_uid);
+}
+
+/* Values the templates want in another form than chatmail.ini's: written to out, or -1 when
+ * name is none of them. Returns the snprintf result otherwise. */
+static int derived_value(const struct config *config, const char *name, char *out, size_t size)
+{
+	if (strcmp(name, "virtual_mailbox_domains") == 0) /* Postfix takes [address] as local */
+		return snprintf(out, size, "%s", config->ip_only ? "" : config->mail_domain);
+	if (strcmp(name, "ip_only") == 0)
+		return snprintf(out, size, "%s", config->ip_only ? "yes" : "");
+	if (strcmp(name, "max_mailbox_size_mb") == 0)
+		return snprintf(out, size, "%llu",
+				(unsigned long long)(config->max_mailbox_size >> 20));
+	if (strcmp(name, "max_message_size_mb") == 0)
+		return snprintf(out, size, "%llu",
+				(unsigned long long)(config->max_message_size >> 20));
+	if (strcmp(name, "passdb_dir") == 0) { /* where sqlite writes its journal */
+		const char *slash = strrchr(config->passdb_path, '/'); /* absolute: never NULL */
+		int len = slash == config->passdb_path ? 1 : (int)(slash - config->passdb_path);
+		return snprintf(out, size, "%.*s", len, config->passdb_path);
+	}
+	/* tls_external_cert_and_key = "CERT KEY" */
+	const char *pair = config->tls_external_cert_and_key;
+	size_t cert_len = strcspn(pair, " \t");
+	const char *key = pair + cert_len + strspn(pair + cert_len, " \t");
+	if (strcmp(name, "tls_external_cert") == 0)
+		return snprintf(out, size, "%.*s", (int)cert_len, pair);
+	if (strcmp(name, "tls_external_key") == 0)
+		return snprintf(out, size, "%.*s", (int)strcspn(key, " \t"), key);
+	if (strcmp(name, "vmail_uid") == 0)
+		return vmail_uid(config->vmail_user, out, size);
+	return -1;
+}
+
+/* chatmail.ini's value of a key, or a derived value, as text; NULL when there is none. */
+static const char *setting(struct sources *sources, const char *name, size_t len)
+{
+	char key[TEMPLATE_NAME_MAX + 1];
+	if (len > TEMPLATE_NAME_MAX)
+		return NULL;
+	memcpy(key, name, len);
+	key[len] = '\0';
+	int n = derived_value(&sources->config, key, sources->buffer, sizeof sources->buffer);
+	if (n >= 0)
+		return (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
+	if (config_value_text(&sources->config, name, len, sources->buffer,
+			      sizeof sources->buffer) == 0)
+		return sources->buffer;
+	return NULL;
+}
+
 static const char *lookup(const char *name, size_t len, void *context)
 {
-	struct values *values = context;
-	for (int i = 0; i < values->define_count; i++) {
-		const char *d = values->defines[i];
+	struct sources *sources = context;
+	const char *constant = shared_constant(sources, name, len);
+	if (constant != NULL)
+		return constant;
+	for (int i = 0; i < sources->define_count; i++) {
+		const char *d = sources->defines[i];
 		if (strncmp(d, name, len) == 0 && d[len] == '=')
 			return d + len + 1;
 	}
-	if (config_value_text(&values->config, name, len, values->buffer,
-			      sizeof values->buffer) == 0)
-		return values->buffer;
-	return NULL;
+	const char *value = values_get(&sources->values, name, len);
+	return value != NULL ? value : setting(sources, name, len);
 }
 
 static int read_file(const char *path, char *buf, size_t size, size_t *len)
@@ -79,7 +184,7 @@ static int write_file(const char *path, const char *data, size_t len, mode_t mod
 	return 0;
 }
 
-static int render_file(struct values *values, const char *source, const char *dest, mode_t mode)
+static int render_file(struct sources *sources, const char *source, const char *dest, mode_t mode)
 {
 	static char text[TEMPLATE_OUTPUT_MAX], out[TEMPLATE_OUTPUT_MAX];
 	size_t len, out_len;
@@ -88,7 +193,7 @@ static int render_file(struct values *values, const char *source, const char *de
 		log_error("cannot read %s: %s", source, errno ? strerror(errno) : "too large");
 		return -1;
 	}
-	if (template_render(text, len, lookup, values, out, sizeof out, &out_len, &error) != 0) {
+	if (template_render(text, len, lookup, sources, out, sizeof out, &out_len, &error) != 0) {
 		log_error("%s:%u: %s%s%s", source, error.line, error.message,
 			  error.name[0] ? " " : "", error.name);
 		return -1;
@@ -100,7 +205,7 @@ static int render_file(struct values *values, const char *source, const char *de
 	return 0;
 }
 
-static int render_tree(struct values *values, const char *source, const char *dest)
+static int render_tree(struct sources *sources, const char *source, const char *dest)
 {
 	struct stat st;
 	if (lstat(source, &st) != 0) {
@@ -108,7 +213,7 @@ static int render_tree(struct values *values, const char *source, const char *de
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode))
-		return S_ISREG(st.st_mode) ? render_file(values, source, dest, st.st_mode) : 0;
+		return S_ISREG(st.st_mode) ? render_file(sources, source, dest, st.st_mode) : 0;
 	if (mkdir(dest, 0755) != 0 && errno != EEXIST) {
 		log_error("cannot make %s: %s", dest, strerror(errno));
 		return -1;
@@ -124,7 +229,7 @@ static int render_tree(struct values *values, const char *source, const char *de
 			continue;
 		if (snprintf(from, sizeof from, "%s/%s", source, entry->d_name) >= (int)sizeof from ||
 		    snprintf(to, sizeof to, "%s/%s", dest, entry->d_name) >= (int)sizeof to ||
-		    render_tree(values, from, to) != 0)
+		    render_tree(sources, from, to) != 0)
 			status = -1;
 	}
 	closedir(dir);
@@ -140,26 +245,81 @@ static int load_config(struct config *config)
 	return -1;
 }
 
+/* Reads the profile's values; a name chatmail.ini or the programs already set is an error, so
+ * a profile never silently replaces the operator's setting or a program's constant. */
+static int load_values(struct sources *sources, const char *path)
+{
+	static char text[VALUES_TEXT_MAX];
+	size_t len;
+	struct values_error error;
+	if (read_file(path, text, sizeof text, &len) != 0) {
+		log_error("cannot read %s: %s", path, errno ? strerror(errno) : "too large");
+		return -1;
+	}
+	if (values_parse(&sources->values, text, len, lookup, sources, &error) != 0) {
+		log_error("%s:%u: %s%s%s", path, error.line, error.message,
+			  error.name[0] ? " " : "", error.name);
+		return -1;
+	}
+	for (size_t i = 0; i < sources->values.count; i++) {
+		const char *name = sources->values.text + sources->values.name[i];
+		if (shared_constant(sources, name, strlen(name)) != NULL ||
+		    setting(sources, name, strlen(name)) != NULL) {
+			log_error("%s: %s is a setting of chatmail.ini: set it there", path, name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* --get NAME...: each value on a line of its own. */
+static int print_values(struct sources *sources, int count, char **names)
+{
+	for (int i = 0; i < count; i++) {
+		const char *value = lookup(names[i], strlen(names[i]), sources);
+		if (value == NULL) {
+			log_error("unknown setting %s", names[i]);
+			return EXIT_BAD_CONFIG;
+		}
+		printf("%s\n", value);
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_BAD_CONFIG;
+}
+
+static int usage(void)
+{
+	log_error("usage: chatmail-render [--values FILE] [-D name=value]... SOURCE DEST | "
+		  "[--values FILE] [-D name=value]... --get NAME... | --check");
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-	static struct values values;
+	static struct sources sources;
+	const char *values_path = NULL;
 	int i = 1;
 
 	log_open("chatmail-render", LOG_TO_STDERR);
 	if (argc == 2 && strcmp(argv[1], "--check") == 0)
-		return load_config(&values.config) == 0 ? 0 : EXIT_BAD_CONFIG;
+		return load_config(&sources.config) == 0 ? 0 : EXIT_BAD_CONFIG;
+	if (i + 1 < argc && strcmp(argv[i], "--values") == 0) {
+		values_path = argv[i + 1];
+		i += 2;
+	}
 	for (; i + 1 < argc && strcmp(argv[i], "-D") == 0; i += 2) {
-		if (values.define_count == DEFINES_MAX || strchr(argv[i + 1], '=') == NULL) {
+		if (sources.define_count == DEFINES_MAX || strchr(argv[i + 1], '=') == NULL) {
 			log_error("-D wants name=value (at most %d)", DEFINES_MAX);
 			return EXIT_USAGE;
 		}
-		values.defines[values.define_count++] = argv[i + 1];
+		sources.defines[sources.define_count++] = argv[i + 1];
 	}
-	if (argc - i != 2) {
-		log_error("usage: chatmail-render [-D name=value]... SOURCE DEST | --check");
-		return EXIT_USAGE;
-	}
-	if (load_config(&values.config) != 0)
+	bool get = i < argc && strcmp(argv[i], "--get") == 0;
+	if (get ? argc - i < 2 : argc - i != 2)
+		return usage();
+	if (load_config(&sources.config) != 0 ||
+	    (values_path != NULL && load_values(&sources, values_path) != 0))
 		return EXIT_BAD_CONFIG;
-	return render_tree(&values, argv[i], argv[i + 1]) == 0 ? 0 : EXIT_BAD_CONFIG;
+	if (get)
+		return print_values(&sources, argc - i - 1, argv + i + 1);
+	return render_tree(&sources, argv[i], argv[i + 1]) == 0 ? 0 : EXIT_BAD_CONFIG;
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # chatmail-setup-dns.sh: the dns and check commands of chatmail-setup, which sources this file:
 # the zone a relay's domain must publish, and its comparison with what a resolver answers.
-# It uses chatmail-setup's options, paths and helpers (say, die, config_get, load_config).
+# It uses chatmail-setup's options, paths and helpers (say, die, load_config, load_layout) and
+# layout/relay-common.sh (relay_get, relay_ini).
 
 zone_domain() {
 	if [ -z "$DOMAIN" ]; then
@@ -10,7 +11,8 @@ zone_domain() {
 		DOMAIN=$MAIL_DOMAIN
 	fi
 	is_ipv4 "$DOMAIN" && die "$DOMAIN is an IP-only relay: it has no DNS records"
-	return 0
+	set_layout
+	load_layout
 }
 
 # Public addresses of this machine (private, shared and link-local ones are no use in DNS).
@@ -24,7 +26,7 @@ public_addresses() {
 sts_id() {
 	local dir
 	dir=$(mktemp -d)
-	printf '[params]\nmail_domain = %s\n' "$DOMAIN" >"$dir/ini"
+	relay_ini "$dir/ini" "$DOMAIN" </dev/null
 	CHATMAIL_INI=$dir/ini "$BIN/chatmail-render" "$SHARE/www/well-known/mta-sts.txt" "$dir/policy"
 	sha256sum "$dir/policy" | cut -c1-16
 	rm -rf "$dir"
@@ -61,7 +63,7 @@ zone_records() {
 	local d=$DOMAIN. ipv4=${IPV4:-$(public_addresses 4)} ipv6=${IPV6:-$(public_addresses 6)}
 	local tls_external='' sts
 	sts=$(sts_id)
-	[ -f "$INI" ] && tls_external=$(config_get tls_external_cert_and_key 2>/dev/null || true)
+	[ -f "$INI" ] && tls_external=$(relay_get tls_external_cert_and_key 2>/dev/null || true)
 	echo "; DNS records of the chatmail relay $DOMAIN, printed by chatmail-setup dns."
 	echo "; Publish them in the zone of $DOMAIN; 'chatmail-setup check' compares them with DNS."
 	if [ -n "$ipv4" ]; then

@@ -21,7 +21,6 @@ SHARE_TREE=
 PROG=chatmail-setup
 EXIT_FAILED=1
 EXIT_USAGE=2
-DKIM_SELECTOR=opendkim
 # What a public relay needs from Debian (the programs' own libraries come with the build).
 PACKAGES="postfix dovecot-imapd dovecot-lmtpd nginx-light spawn-fcgi opendkim opendkim-tools
 postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
@@ -59,6 +58,11 @@ fi
 [ -f "$DNS_PART" ] || die "cannot find $DNS_PART, a part of chatmail-setup: install it again"
 # shellcheck source=admin/chatmail-setup-dns.sh
 . "$DNS_PART"
+# The port map, the render values of a public relay and what scripts/relay shares with us.
+LAYOUT=$SHARE/layout
+[ -f "$LAYOUT/relay-common.sh" ] || die "cannot find $LAYOUT/relay-common.sh: install it again"
+# shellcheck source=layout/relay-common.sh
+. "$LAYOUT/relay-common.sh"
 # --instant-idle: Debian's dovecot rebuilt with instant IDLE (admin/chatmail-instant-idle.sh).
 INSTANT=$SELF_DIR/chatmail-instant-idle
 [ -z "$SHARE_TREE" ] || INSTANT=$SHARE_TREE/admin/chatmail-instant-idle.sh
@@ -122,6 +126,7 @@ validate_args() {
 	[ -z "$PORT_BASE" ] || { [[ "$PORT_BASE" =~ ^[0-9]+$ ]] && [ "$PORT_BASE" -ge 1 ] &&
 		[ "$PORT_BASE" -le 65524 ]; } || usage_error "--port-base wants a number from 1 to 65524"
 	[ -z "$LOG_DIR" ] || [[ "$LOG_DIR" == /* ]] || usage_error "--log-dir wants an absolute path"
+	[ -z "$LISTEN" ] || is_ipv4 "$LISTEN" || usage_error "--listen wants an IPv4 address"
 	[ -z "$VMAIL_USER" ] || [[ "$VMAIL_USER" =~ ^[a-z_][a-z0-9_-]*$ ]] ||
 		usage_error "--vmail-user wants a user name"
 	[ -z "$IPV4" ] || [[ "$IPV4" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
@@ -141,12 +146,7 @@ set_paths() {
 	SETUP_CONF=$R/etc/chatmail/setup.conf
 	SETUP_STATE=$R/var/lib/chatmail-setup
 	ETC=$R/etc
-	WWW=$R/var/www/chatmail
-	TLS_DIR=$R/etc/chatmail/tls
-	DKIM_DIR=$R/etc/dkimkeys
-	DKIM_KEY=$DKIM_DIR/$DKIM_SELECTOR.private
 	UNIT_DIR=$R/etc/systemd/system
-	RUNTIME_DIR=$R/run/chatmail
 	LETSENCRYPT=$R/etc/letsencrypt
 	export CHATMAIL_INI=$INI
 }
@@ -174,22 +174,10 @@ is_ipv4() {
 	[[ "$1" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]]
 }
 
-# Values from chatmail.ini (defaults and derived values included) through chatmail-render,
-# one line per key, so this script and the programs never read the file differently.
-config_get() {
-	local dir status=0
-	dir=$(mktemp -d)
-	printf '{%s}\n' "$@" >"$dir/in"
-	"$BIN/chatmail-render" "$dir/in" "$dir/out" || status=$?
-	[ "$status" = 0 ] && cat "$dir/out"
-	rm -rf "$dir"
-	return "$status"
-}
-
 load_config() {
 	"$BIN/chatmail-render" --check || die "fix $INI and run again"
 	local values=()
-	mapfile -t values < <(config_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
+	mapfile -t values < <(relay_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
 		tls_external_cert_and_key acme_email)
 	[ ${#values[@]} = 7 ] || die "cannot read $INI"
 	MAIL_DOMAIN=${values[0]} PASSDB_DIR=${values[1]} MAILBOXES_DIR=${values[2]}
@@ -199,15 +187,31 @@ load_config() {
 	return 0
 }
 
-set_ports() {
-	if [ -n "$PORT_BASE" ]; then
-		IMAP_PORT=$PORT_BASE IMAPS_PORT=$((PORT_BASE + 1)) SMTP_PORT=$((PORT_BASE + 2))
-		SUBMISSION_PORT=$((PORT_BASE + 3)) SMTPS_PORT=$((PORT_BASE + 4))
-		HTTPS_PORT=$((PORT_BASE + 5)) HTTP_PORT=$((PORT_BASE + 6))
-	else
-		IMAP_PORT=143 IMAPS_PORT=993 SMTP_PORT=25 SUBMISSION_PORT=587 SMTPS_PORT=465
-		HTTPS_PORT=443 HTTP_PORT=80
+# The inputs of layout/production.values: the options and this machine's name and IPv6.
+set_layout() {
+	relay_ports "$PORT_BASE"
+	local fqdn ipv6=
+	fqdn=$(hostname --fqdn 2>/dev/null || echo localhost)
+	[ -f /proc/net/if_inet6 ] && ipv6=yes
+	LAYOUT_ARGS=(--values "$LAYOUT/production.values" -D "root=$R" -D "bin_dir=$BIN"
+		-D "fqdn=$fqdn" -D "ipv6=$ipv6" -D "listen_address=$LISTEN" -D "log_files_dir=$LOG_DIR"
+		"${PORT_DEFINES[@]}")
+}
+
+# Where the relay keeps what chatmail-setup makes, from the layout. Without a chatmail.ini yet
+# (dns before the first setup): those of a relay of DOMAIN with every default.
+load_layout() {
+	local values=() ini=$INI
+	if [ ! -f "$INI" ]; then
+		ini=$(mktemp)
+		relay_ini "$ini" "$DOMAIN" </dev/null
 	fi
+	mapfile -t values < <(CHATMAIL_INI=$ini relay_layout www_dir tls_dir tls_cert tls_key \
+		dkim_dir dkim_selector dkim_key runtime_dir)
+	[ "$ini" = "$INI" ] || rm -f "$ini"
+	[ ${#values[@]} = 8 ] || die "cannot read the layout $LAYOUT/production.values"
+	WWW=${values[0]} TLS_DIR=${values[1]} TLS_CERT=${values[2]} TLS_KEY=${values[3]}
+	DKIM_DIR=${values[4]} DKIM_SELECTOR=${values[5]} DKIM_KEY=${values[6]} RUNTIME_DIR=${values[7]}
 }
 
 # --- changes: every file goes through install_file, which writes only what differs ---
@@ -311,19 +315,14 @@ make_vmail_user() {
 
 write_ini() {
 	if [ -f "$INI" ]; then
-		[ -z "$VMAIL_USER" ] || grep -q "^[[:space:]]*vmail_user[[:space:]]*=[[:space:]]*${VMAIL_USER}[[:space:]]*$" "$INI" ||
+		[ -z "$VMAIL_USER" ] || [ "$(relay_get vmail_user)" = "$VMAIL_USER" ] ||
 			warn "--vmail-user $VMAIL_USER is not the vmail_user of $INI: the file wins"
 		return 0
 	fi
-	[ -n "$DOMAIN" ] || usage_error "--domain is needed for a first setup (no $INI yet)"
 	ensure_dir "$R/etc/chatmail" 0755 root:root
 	local tmp
 	tmp=$(mktemp)
 	{
-		echo "# chatmail.ini of the relay $DOMAIN, written once by chatmail-setup; edit it and run"
-		echo "# chatmail-setup again. Every key, its default and meaning: chatmail-setup(8), SPEC §1."
-		echo "[params]"
-		echo "mail_domain = $DOMAIN"
 		echo "vmail_user = ${VMAIL_USER:-vmail}"
 		if [ -n "$R" ]; then
 			echo "# below --root $R"
@@ -332,12 +331,7 @@ write_ini() {
 			echo "nocreate_file = $R/etc/chatmail-nocreate"
 			echo "state_dir = $R/var/lib/chatmail"
 		fi
-		if [ -n "$PORT_BASE" ]; then
-			echo "filtermail_smtp_port = $((PORT_BASE + 7))"
-			echo "filtermail_smtp_port_incoming = $((PORT_BASE + 8))"
-			echo "postfix_reinject_port = $((PORT_BASE + 9))"
-			echo "postfix_reinject_port_incoming = $((PORT_BASE + 10))"
-		fi
+		[ ${#INI_PORT_LINES[@]} = 0 ] || printf '%s\n' "${INI_PORT_LINES[@]}"
 		cat <<'EOF'
 # max_user_send_per_minute = 60
 # max_mailbox_size = 500M
@@ -356,7 +350,9 @@ write_ini() {
 # privacy_pdo =
 # privacy_supervisor =
 EOF
-	} >"$tmp"
+	} | relay_ini "$tmp" "$DOMAIN" \
+		"chatmail.ini of the relay $DOMAIN, written once by chatmail-setup; edit it and run" \
+		"chatmail-setup again. Every key, its default and meaning: chatmail-setup(8), SPEC §1."
 	install_file "$tmp" "$INI" 0644 root:root
 	rm -f "$tmp"
 }
@@ -398,12 +394,9 @@ make_dirs() {
 # The daemons of a relay below --root under /tmp must reach their files as their own users.
 check_reachable() {
 	[ -n "$R" ] || return 0
-	local dir=$R
-	while [ "$dir" != / ]; do
-		{ [ "$(stat -c %a "$dir" | cut -c3)" != 0 ] && [ -x "$dir" ]; } ||
-			die "$dir is not searchable by other users: the daemons could not reach --root"
-		dir=$(dirname "$dir")
-	done
+	local unreachable
+	unreachable=$(relay_unreachable "$R") ||
+		die "$unreachable is not searchable by other users: the daemons could not reach --root"
 }
 
 make_dkim_key() {
@@ -422,14 +415,13 @@ make_dkim_key() {
 choose_tls() {
 	if [ -n "$TLS_EXTERNAL" ]; then
 		TLS_MODE=external
-		read -r TLS_CERT TLS_KEY <<<"$TLS_EXTERNAL"
 		[ -n "$TLS_KEY" ] || die "tls_external_cert_and_key wants two paths: CERT KEY"
 		{ [ -r "$TLS_CERT" ] && [ -r "$TLS_KEY" ]; } || die "cannot read $TLS_CERT or $TLS_KEY (tls_external_cert_and_key)"
 		openssl x509 -noout -in "$TLS_CERT" 2>/dev/null || die "$TLS_CERT is not a PEM certificate"
 	elif [ -n "$IP_ONLY" ] || [[ "$MAIL_DOMAIN" == _* ]]; then
-		TLS_MODE=self-signed TLS_CERT=$TLS_DIR/cert.pem TLS_KEY=$TLS_DIR/key.pem
+		TLS_MODE=self-signed
 	else
-		TLS_MODE=acme TLS_CERT=$TLS_DIR/cert.pem TLS_KEY=$TLS_DIR/key.pem
+		TLS_MODE=acme
 	fi
 }
 
@@ -451,58 +443,6 @@ make_self_signed() {
 	add_unique RELOAD postfix
 	add_unique RELOAD dovecot
 	add_unique RELOAD nginx
-}
-
-# Every placeholder of conf/ and www/ that is not a chatmail.ini key, with production values.
-render_values() {
-	local listen_all="*" http_listen=$HTTP_PORT https_listen=$HTTPS_PORT protocols=ipv4
-	if [ -f /proc/net/if_inet6 ]; then
-		listen_all="*, ::" protocols=all
-		https_listen="[::]:$HTTPS_PORT ipv6only=off" http_listen="[::]:$HTTP_PORT ipv6only=off"
-	fi
-	local listen=${LISTEN:-$listen_all} interfaces=all
-	if [ -n "$LISTEN" ]; then
-		interfaces=$LISTEN https_listen=$LISTEN:$HTTPS_PORT http_listen=$LISTEN:$HTTP_PORT
-		is_ipv4 "$LISTEN" && protocols=ipv4
-	fi
-	local myhostname=$MAIL_DOMAIN
-	[ -n "$IP_ONLY" ] && myhostname=$(hostname --fqdn 2>/dev/null || echo localhost)
-	local dovecot_log=syslog postfix_log='' log_dir=/var/log filtermail_log=syslog
-	local nginx_error_log=/var/log/nginx/error.log
-	if [ -n "$LOG_DIR" ]; then
-		dovecot_log=$LOG_DIR/dovecot.log postfix_log=$LOG_DIR/postfix.log log_dir=$LOG_DIR
-		filtermail_log=$LOG_DIR/filtermail.log nginx_error_log=$LOG_DIR/nginx-error.log
-	fi
-	# OpenDKIM refuses a key below a world-writable directory such as /tmp of a test root.
-	local safe_keys=yes
-	[ -n "$R" ] && safe_keys=no
-	VALUES=(
-		-D "bin_dir=$BIN" -D "chatmail_ini=$INI" -D "conf_dir=$ETC" -D "www_dir=$WWW"
-		-D "listen=$listen" -D "imap_listen=$listen"
-		-D "imap_port=$IMAP_PORT" -D "imaps_port=$IMAPS_PORT" -D "smtp_port=$SMTP_PORT"
-		-D "submission_port=$SUBMISSION_PORT" -D "smtps_port=$SMTPS_PORT"
-		-D "https_listen=$https_listen" -D "http_listen=$http_listen"
-		-D "tls_cert=$TLS_CERT" -D "tls_key=$TLS_KEY"
-		-D "vmail_user_name=$VMAIL" -D "vmail_uid=$(id -u "$VMAIL")"
-		-D "postfix_user=postfix" -D "postfix_group=postfix"
-		-D "dovecot_base_dir=$R/run/dovecot" -D "dovecot_state_dir=$R/var/lib/dovecot"
-		-D "dovecot_log=$dovecot_log" -D "auth_vsz_limit=256M"
-		-D "sasl_socket=$R/var/spool/postfix/private/auth"
-		-D "lmtp_socket=$R/var/spool/postfix/private/dovecot-lmtp"
-		-D "postfix_queue_dir=$R/var/spool/postfix" -D "postfix_data_dir=$R/var/lib/postfix"
-		-D "postfix_log=$postfix_log" -D "log_dir=$log_dir" -D "filtermail_log=$filtermail_log"
-		-D "myhostname=$myhostname" -D "postfix_inet_interfaces=$interfaces"
-		-D "postfix_inet_protocols=$protocols" -D "smtp_tls_security_level=may"
-		-D "smtp_tls_policy_maps=socketmap:inet:127.0.0.1:8461:postfix"
-		-D "opendkim_socket=$R/var/spool/postfix/opendkim/opendkim.sock"
-		-D "opendkim_pid=$R/run/opendkim/opendkim.pid" -D "dkim_selector=$DKIM_SELECTOR"
-		-D "dkim_key=$DKIM_KEY" -D "dkim_require_safe_keys=$safe_keys"
-		-D "nginx_user=www-data" -D "nginx_pid=$R/run/nginx.pid"
-		-D "nginx_error_log=$nginx_error_log" -D "nginx_temp_dir=$R/var/lib/nginx"
-		-D "acme_webroot=$WWW" -D "newemail_wiring=fastcgi"
-		-D "newemail_socket=$RUNTIME_DIR/newemail.sock" -D "fcgiwrap_socket=$RUNTIME_DIR/fcgiwrap.sock"
-		-D "newemail_bin=$BIN/newemail" -D "newemail_rate=2r/s" -D "newemail_burst=10"
-	)
 }
 
 # The service a rendered file belongs to, and whether it reloads or restarts for a change.
@@ -527,9 +467,8 @@ service_of() { # service_of TOP-DIR RELATIVE-PATH
 render_and_install() {
 	STAGE=$(mktemp -d)
 	trap 'rm -rf "$STAGE"' EXIT
-	render_values
-	"$BIN/chatmail-render" "${VALUES[@]}" "$SHARE/conf" "$STAGE/etc" || die "rendering $SHARE/conf failed"
-	"$BIN/chatmail-render" "${VALUES[@]}" "$SHARE/www" "$STAGE/www" || die "rendering $SHARE/www failed"
+	relay_render "$SHARE/conf" "$STAGE/etc" || die "rendering $SHARE/conf failed"
+	relay_render "$SHARE/www" "$STAGE/www" || die "rendering $SHARE/www failed"
 	qrencode -t SVG -o "$STAGE/www/qr-invite.svg" "dcaccount:https://$MAIL_DOMAIN/new"
 	local file rel top dest what before
 	while IFS= read -r file; do
@@ -670,19 +609,21 @@ link_certificate() {
 
 cmd_install() {
 	need_root
+	[ -f "$INI" ] || [ -n "$DOMAIN" ] || usage_error "--domain is needed for a first setup (no $INI yet)"
+	check_reachable
 	load_setup_conf
 	install_packages
 	# Debian's dovecot rebuilt with instant IDLE, and its daily rebuild timer (a long first build)
 	[ -z "$INSTANT_IDLE" ] || "$INSTANT" install ||
 		warn "--instant-idle: no build yet, Debian's dovecot stays (its timer tries again daily)"
 	check_commands
+	set_layout
 	write_ini
 	load_config
 	make_vmail_user
 	[ -z "$DOMAIN" ] || [ "$DOMAIN" = "$MAIL_DOMAIN" ] ||
 		die "$INI is for $MAIL_DOMAIN, not $DOMAIN: edit mail_domain there, or pass --domain $MAIL_DOMAIN"
-	set_ports
-	check_reachable
+	load_layout
 	make_dirs
 	make_dkim_key
 	choose_tls
@@ -705,21 +646,17 @@ cmd_install() {
 
 STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver"
 
-pid_running() {
-	[ -s "$1" ] && kill -0 "$(head -1 "$1" | tr -d ' ')" 2>/dev/null
-}
-
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {
 	local pidfile=
 	case "$1" in
-	postfix) pidfile=$R/var/spool/postfix/pid/master.pid ;;
-	dovecot) pidfile=$R/run/dovecot/master.pid ;;
-	opendkim) pidfile=$R/run/opendkim/opendkim.pid ;;
-	nginx) pidfile=$R/run/nginx.pid ;;
+	postfix) pidfile=$(relay_layout postfix_queue_dir)/pid/master.pid ;;
+	dovecot) pidfile=$(relay_layout dovecot_base_dir)/master.pid ;;
+	opendkim) pidfile=$(relay_layout opendkim_pid) ;;
+	nginx) pidfile=$(relay_layout nginx_pid) ;;
 	chatmail-newemail)
 		# grep reads all of ss's output: with -q, ss could die of SIGPIPE and fail the pipe
-		if ss -Hxl 2>/dev/null | grep -F "$RUNTIME_DIR/newemail.sock" >/dev/null; then
+		if ss -Hxl 2>/dev/null | grep -F "$(relay_layout newemail_socket)" >/dev/null; then
 			echo active
 		else
 			echo inactive
@@ -731,7 +668,7 @@ service_state_by_hand() {
 		return 0
 		;;
 	esac
-	pid_running "$pidfile" && echo active || echo inactive
+	relay_pid_alive "$pidfile" && echo active || echo inactive
 }
 
 log_file_of() {
@@ -756,6 +693,7 @@ last_errors() {
 
 cmd_status() {
 	load_setup_conf
+	set_layout
 	local service state down=0 line
 	for service in $STATUS_SERVICES; do
 		if systemd_running; then

@@ -1,5 +1,6 @@
 /* chatmailctl: the operator's look at accounts and mailboxes, and the few things they change.
  * usage: chatmailctl [--json] list | show ADDR | stats | delete ADDR | block | unblock */
+#include "account.h"
 #include "accounts.h"
 #include "config.h"
 #include "expire.h"
@@ -8,13 +9,11 @@
 #include "mailstore.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,15 +49,21 @@ static int count_mail(const struct mailstore_mail *mail, void *context)
 	return 0;
 }
 
+static struct usage measure_home(int home_fd, const char *addr)
+{
+	struct usage usage = {true, 0, 0};
+	struct mailstore_problems problems = {0, 0};
+	mailstore_walk(home_fd, addr, count_mail, &usage, &problems);
+	return usage;
+}
+
 static struct usage measure(const struct ctl *ctl, const char *addr)
 {
 	struct usage usage = {false, 0, 0};
-	struct mailstore_problems problems = {0, 0};
 	int fd = ctl->root_fd >= 0 ? mailstore_open_home(ctl->root_fd, addr) : -1;
 	if (fd < 0)
 		return usage;
-	usage.home = true;
-	mailstore_walk(fd, addr, count_mail, &usage, &problems);
+	usage = measure_home(fd, addr);
 	close(fd);
 	return usage;
 }
@@ -114,7 +119,7 @@ static int list_one(const char *addr, int64_t last_login, void *context)
 {
 	struct ctl *ctl = context;
 	struct usage usage = {false, 0, 0};
-	if (expire_home_name(&ctl->config, addr, strlen(addr)))
+	if (mailstore_home_name(&ctl->config, addr, strlen(addr)))
 		usage = measure(ctl, addr);
 	if (ctl->json) {
 		char out[JSON_OBJECT_MAX];
@@ -123,7 +128,7 @@ static int list_one(const char *addr, int64_t last_login, void *context)
 		json_account(&writer, addr, last_login, &usage);
 		print_json(&writer, ctl->listed == 0 ? "\n  " : ",\n  ");
 	} else {
-		char day[16], size[32], shown[EXPIRE_NAME_MAX + 1];
+		char day[16], size[32], shown[MAILSTORE_ADDRESS_MAX + 1];
 		expire_format_day(last_login, day, sizeof day);
 		format_size(usage.bytes, size, sizeof size);
 		printf("%-40s %-10s %8lu %11s%s\n", printable(addr, shown, sizeof shown), day,
@@ -160,12 +165,10 @@ static int show(struct ctl *ctl, const char *addr)
 		fprintf(stderr, "chatmailctl: no account %s\n", addr);
 		return EXIT_NO_ACCOUNT;
 	}
-	struct stat st;
 	bool enforced = false;
 	int fd = ctl->root_fd >= 0 ? mailstore_open_home(ctl->root_fd, addr) : -1;
 	if (fd >= 0) {
-		enforced = fstatat(fd, "enforceE2EEincoming", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-			   S_ISREG(st.st_mode);
+		mailstore_home_enforces_e2ee(fd, &enforced);
 		close(fd);
 	}
 	uint64_t percent = usage.bytes * 100 / ctl->config.max_mailbox_size;
@@ -198,22 +201,22 @@ static int show(struct ctl *ctl, const char *addr)
 
 static int delete_account(struct ctl *ctl, const char *addr)
 {
-	enum mailstore_removal result = MAILSTORE_NO_ACCOUNT;
+	enum account_removal result = ACCOUNT_NONE;
 	if (ctl->root_fd >= 0 && ctl->accounts != NULL)
-		result = mailstore_remove_account(ctl->accounts, ctl->root_fd, addr, 0);
+		result = account_remove(ctl->accounts, ctl->root_fd, addr, 0);
 	else if (ctl->accounts != NULL) /* no mailboxes_dir at all: only the row */
 		switch (accounts_delete(ctl->accounts, addr)) {
 		case ACCOUNTS_OK:
-			result = MAILSTORE_REMOVED;
+			result = ACCOUNT_REMOVED;
 			break;
 		case ACCOUNTS_NOT_FOUND:
 			break;
 		default:
-			result = MAILSTORE_FAILED;
+			result = ACCOUNT_REMOVAL_FAILED;
 		}
-	if (result == MAILSTORE_FAILED)
+	if (result == ACCOUNT_REMOVAL_FAILED)
 		return EXIT_TEMPFAIL;
-	if (result == MAILSTORE_NO_ACCOUNT) {
+	if (result == ACCOUNT_NONE) {
 		fprintf(stderr, "chatmailctl: no account %s\n", addr);
 		return EXIT_NO_ACCOUNT;
 	}
@@ -294,37 +297,19 @@ static int count_account(const char *addr, int64_t last_login, void *context)
 	return 0;
 }
 
-/* Every home below mailboxes_dir, with or without an account. */
-static int count_homes(struct totals *totals)
+/* One home below mailboxes_dir, with or without an account. */
+static int count_home(const char *addr, int home_fd, void *context)
 {
+	struct totals *totals = context;
 	const struct ctl *ctl = totals->ctl;
-	if (ctl->root_fd < 0)
-		return 0;
-	int fd = dup(ctl->root_fd);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	if (dir == NULL) {
-		if (fd >= 0)
-			close(fd);
-		log_error("cannot list %s: %s", ctl->config.mailboxes_dir, strerror(errno));
-		return -1;
-	}
-	rewinddir(dir);
-	struct dirent *entry;
-	while ((entry = readdir(dir)) != NULL) {
-		char hash[PASSWD_HASH_MAX];
-		if (!expire_home_name(&ctl->config, entry->d_name, strlen(entry->d_name)))
-			continue;
-		struct usage usage = measure(ctl, entry->d_name);
-		if (!usage.home)
-			continue;
-		totals->maildirs++;
-		totals->mails += usage.mails;
-		totals->bytes += usage.bytes;
-		if (ctl->accounts == NULL ||
-		    accounts_get(ctl->accounts, entry->d_name, hash, NULL) == ACCOUNTS_NOT_FOUND)
-			totals->orphans++;
-	}
-	closedir(dir);
+	char hash[PASSWD_HASH_MAX];
+	struct usage usage = measure_home(home_fd, addr);
+	totals->maildirs++;
+	totals->mails += usage.mails;
+	totals->bytes += usage.bytes;
+	if (ctl->accounts == NULL ||
+	    accounts_get(ctl->accounts, addr, hash, NULL) == ACCOUNTS_NOT_FOUND)
+		totals->orphans++;
 	return 0;
 }
 
@@ -336,7 +321,9 @@ static int stats(struct ctl *ctl)
 	if (ctl->accounts != NULL &&
 	    accounts_foreach(ctl->accounts, count_account, &totals) != ACCOUNTS_OK)
 		return EXIT_TEMPFAIL;
-	if (count_homes(&totals) != 0)
+	struct mailstore_problems problems = {0, 0};
+	if (ctl->root_fd >= 0 &&
+	    mailstore_each_home(&ctl->config, ctl->root_fd, count_home, &totals, &problems) != 0)
 		return EXIT_TEMPFAIL;
 	uint64_t free_bytes = ctl->root_fd >= 0 && fstatvfs(ctl->root_fd, &fs) == 0
 				  ? (uint64_t)fs.f_bavail * fs.f_frsize
@@ -378,7 +365,7 @@ static int open_store(struct ctl *ctl)
 {
 	if (mailstore_become_owner(&ctl->config) != 0)
 		return -1;
-	ctl->root_fd = mailstore_open_root(&ctl->config);
+	ctl->root_fd = mailstore_open_root(ctl->config.mailboxes_dir);
 	if (ctl->root_fd < 0 && errno != ENOENT) {
 		log_error("cannot open %s: %s", ctl->config.mailboxes_dir, strerror(errno));
 		return -1;
@@ -431,7 +418,7 @@ int main(int argc, char **argv)
 	if (!known || argc - i != (wants_addr ? 1 : 0))
 		return usage_error();
 	/* Dovecot lower-cases user names; so does the operator's tool. */
-	char addr_buffer[EXPIRE_NAME_MAX + 1];
+	char addr_buffer[MAILSTORE_ADDRESS_MAX + 1];
 	const char *addr = NULL;
 	if (wants_addr) {
 		size_t len = strnlen(argv[i], sizeof addr_buffer);
@@ -451,7 +438,7 @@ int main(int argc, char **argv)
 			log_error("%s", error.message);
 		return EXIT_TEMPFAIL;
 	}
-	if (addr != NULL && !expire_home_name(&ctl.config, addr, strlen(addr))) {
+	if (addr != NULL && !mailstore_home_name(&ctl.config, addr, strlen(addr))) {
 		fprintf(stderr, "chatmailctl: '%s' is not an address of %s\n", addr,
 			ctl.config.mail_domain);
 		return EXIT_USAGE;

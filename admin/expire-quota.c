@@ -198,7 +198,7 @@ int shrink_to_quota(struct run *run, int home_fd, const char *addr)
 
 int quota(struct run *run, const char *addr)
 {
-	if (!expire_home_name(&run->config, addr, strlen(addr))) {
+	if (!mailstore_home_name(&run->config, addr, strlen(addr))) {
 		log_error("quota-expire: '%s' is not an address of this relay", addr);
 		return EXIT_USAGE;
 	}

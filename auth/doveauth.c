@@ -7,6 +7,7 @@
 #include "checkpassword.h"
 #include "config.h"
 #include "log.h"
+#include "mailstore.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -73,16 +74,16 @@ static int set_variable(const char *name, const char *format, ...)
 static int reply(const struct config *config, const char *addr, char **reply_argv,
 		 bool lookup)
 {
-	char home[CONFIG_PATH_MAX + 400];
+	char home[MAILSTORE_HOME_PATH_MAX];
 	uid_t uid;
 	gid_t gid;
-	if (account_vmail_ids(config, &uid, &gid) != 0) {
+	if (mailstore_owner_ids(config, &uid, &gid) != 0) {
 		log_error("vmail user '%s' is unknown", config->vmail_user);
 		return EXIT_TEMPFAIL;
 	}
 	/* Dovecot reads a quota number without a unit as kilobytes. */
 	uint64_t quota_kib = (config->max_mailbox_size + 1023) / 1024;
-	if (account_home(config, addr, home, sizeof home) != 0 ||
+	if (mailstore_home_path(config, addr, home, sizeof home) != 0 ||
 	    setenv("USER", addr, 1) != 0 || setenv("HOME", home, 1) != 0 ||
 	    set_variable("userdb_uid", "%lu", (unsigned long)uid) != 0 ||
 	    set_variable("userdb_gid", "%lu", (unsigned long)gid) != 0 ||

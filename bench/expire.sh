@@ -3,6 +3,7 @@
 # 100 = 1 000 000; mostly empty files, a large one is sparse): time and peak RSS of a dry
 # run, the real run (a third of the mails and 1 % of the accounts are due) and a second run
 # with nothing due. Builds everything below a temp dir and removes it.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 bin=${CHATMAIL_BIN:-build}
 accounts=${EXPIRE_BENCH_ACCOUNTS:-10000}

@@ -3,6 +3,7 @@
 # connections at once, each message on its own connection to a filtermail started as Postfix
 # spawn(8) starts it (which hands it on to a sink), beside the same load sent straight to the
 # sink; peak RSS per filtermail process; the cost of the shared send rate per message.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 bin=${CHATMAIL_BIN:-build}
 load=$bin/bench/smtpload

@@ -137,7 +137,7 @@ static struct accounts *app_accounts(struct app *app)
 
 static int create(struct app *app, struct reply *reply)
 {
-	char addr[ADDRESS_MAX + 1], password[PASSWD_MAX], body[NEWEMAIL_ANSWER_MAX];
+	char addr[MAILSTORE_ADDRESS_MAX + 1], password[PASSWD_MAX], body[NEWEMAIL_ANSWER_MAX];
 
 	enum creation_refusal refusal = account_creation_allowed(&app->config);
 	if (refusal != CREATION_ALLOWED) {

@@ -1,21 +1,19 @@
-/* Account policy of SPEC §2: who may be created, create-on-login, and the maildir home. */
+/* Account policy of SPEC §2 and §5: who may be created, create-on-login, and removal in an
+ * order that never hands an address over with its old mail. */
 #include "account.h"
 
 #include "address.h"
 #include "log.h"
+#include "mailstore.h"
 #include "passwd.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-
-#define ENFORCE_E2EE_FILE "enforceE2EEincoming"
 
 /* MemAvailable from /proc/meminfo in bytes, or -1 when unknown. */
 static int64_t available_memory(void)
@@ -79,73 +77,13 @@ const char *account_refusal_text(enum creation_refusal refusal)
 	return "refused";
 }
 
-int account_home(const struct config *config, const char *addr, char *out, size_t size)
-{
-	int n = snprintf(out, size, "%s/%s", config->mailboxes_dir, addr);
-	return n > 0 && (size_t)n < size ? 0 : -1;
-}
-
-int account_vmail_ids(const struct config *config, uid_t *uid, gid_t *gid)
-{
-	unsigned long u, g;
-	char end;
-	if (sscanf(config->vmail_user, "%lu:%lu%c", &u, &g, &end) == 2) {
-		*uid = (uid_t)u;
-		*gid = (gid_t)g;
-		return 0;
-	}
-	struct passwd entry, *found = NULL;
-	char buf[2048];
-	if (getpwnam_r(config->vmail_user, &entry, buf, sizeof buf, &found) != 0 || found == NULL)
-		return -1;
-	*uid = found->pw_uid;
-	*gid = found->pw_gid;
-	return 0;
-}
-
-/* The maildir home with the file that asks filtermail to refuse unencrypted incoming mail,
- * owned by the vmail user. */
-static int prepare_home(const struct config *config, const char *addr)
-{
-	char home[CONFIG_PATH_MAX + 2 + 320], file[sizeof home + 32];
-	uid_t uid;
-	gid_t gid;
-
-	if (account_vmail_ids(config, &uid, &gid) != 0) {
-		log_error("vmail user '%s' is unknown", config->vmail_user);
-		return -1;
-	}
-	if (account_home(config, addr, home, sizeof home) != 0 ||
-	    snprintf(file, sizeof file, "%s/%s", home, ENFORCE_E2EE_FILE) >= (int)sizeof file)
-		return -1;
-	if (mkdir(config->mailboxes_dir, 0700) == 0 &&
-	    chown(config->mailboxes_dir, uid, gid) != 0) {
-		log_error("cannot hand %s to the vmail user: %s", config->mailboxes_dir,
-			  strerror(errno));
-		return -1;
-	}
-	if (mkdir(home, 0700) != 0 && errno != EEXIST) {
-		log_error("cannot make %s: %s", home, strerror(errno));
-		return -1;
-	}
-	int fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || lchown(home, uid, gid) != 0 || fchown(fd, uid, gid) != 0) {
-		log_error("cannot prepare %s: %s", home, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 enum accounts_status account_create(const struct config *config, struct accounts *accounts,
 				    const char *addr, const char *hash, int64_t now)
 {
 	enum accounts_status status = accounts_insert(accounts, addr, hash, accounts_day(now));
 	if (status != ACCOUNTS_OK)
 		return status;
-	if (prepare_home(config, addr) != 0) {
+	if (mailstore_make_home(config, addr) != 0) {
 		/* An account without its protected home must not stand. */
 		accounts_delete(accounts, addr);
 		return ACCOUNTS_ERROR;
@@ -216,4 +154,48 @@ enum login_result account_login(const struct config *config, struct accounts *ac
 	default:
 		return LOGIN_TEMPFAIL;
 	}
+}
+
+/* Deletes the row; idle_before > 0 only while the last login is still before it. */
+static enum accounts_status delete_row(struct accounts *accounts, const char *addr,
+				       int64_t idle_before)
+{
+	return idle_before > 0 ? accounts_delete_idle(accounts, addr, idle_before)
+			       : accounts_delete(accounts, addr);
+}
+
+enum account_removal account_remove(struct accounts *accounts, int root_fd, const char *addr,
+				    int64_t idle_before)
+{
+	char aside[MAILSTORE_ASIDE_MAX] = "", again[MAILSTORE_ASIDE_MAX] = "";
+	int trash_fd = mailstore_open_trash(root_fd);
+	if (trash_fd < 0)
+		return ACCOUNT_REMOVAL_FAILED;
+	int moved = mailstore_move_aside(root_fd, trash_fd, addr, aside);
+	if (moved < 0) {
+		close(trash_fd);
+		return ACCOUNT_REMOVAL_FAILED;
+	}
+	enum accounts_status status = delete_row(accounts, addr, idle_before);
+	enum account_removal result = ACCOUNT_REMOVED;
+	if (status == ACCOUNTS_ERROR || (status == ACCOUNTS_NOT_FOUND && idle_before > 0)) {
+		/* Database trouble, or the user came back: the account keeps its mail. */
+		if (moved == 1)
+			mailstore_put_back(root_fd, trash_fd, addr, aside);
+		result = status == ACCOUNTS_ERROR ? ACCOUNT_REMOVAL_FAILED : ACCOUNT_KEPT;
+	} else {
+		if (status == ACCOUNTS_NOT_FOUND && moved == 0)
+			result = ACCOUNT_NONE;
+		/* A delivery that looked the user up before the row went may have made a new
+		 * home between the rename and the delete: it goes too. */
+		if (mailstore_move_aside(root_fd, trash_fd, addr, again) < 0)
+			result = ACCOUNT_REMOVAL_FAILED;
+	}
+	/* Both names may be gone already (put back, or never moved): that is no error. */
+	if (mailstore_remove_tree(trash_fd, aside, MAILSTORE_TREE_DEPTH_MAX) != 0 ||
+	    mailstore_remove_tree(trash_fd, again, MAILSTORE_TREE_DEPTH_MAX) != 0)
+		log_warn("old home of %s left in %s; the next run removes it", addr,
+			 MAILSTORE_TRASH);
+	close(trash_fd);
+	return result;
 }

@@ -1,11 +1,12 @@
-/* Account policy shared by doveauth and newemail: create-on-login, creation limits, maildirs. */
+/* Account policy shared by doveauth, newemail, chatmailctl and chatmail-expire: creation
+ * limits, create-on-login, removal. The maildirs themselves are mailstore's. */
 #ifndef CHATMAIL_ACCOUNT_H
 #define CHATMAIL_ACCOUNT_H
 
 #include "accounts.h"
 #include "config.h"
 
-#include <sys/types.h>
+#include <stdint.h>
 
 enum creation_refusal {
 	CREATION_ALLOWED,
@@ -32,15 +33,25 @@ enum login_result {
 enum login_result account_login(const struct config *config, struct accounts *accounts,
 				const char *addr, const char *password, int64_t now);
 
-/* Stores a new account with an already computed hash and prepares its maildir home.
+/* Stores a new account with an already computed hash and makes its maildir home.
  * Logs "Created address: <addr>". Returns ACCOUNTS_EXISTS when the address is taken. */
 enum accounts_status account_create(const struct config *config, struct accounts *accounts,
 				    const char *addr, const char *hash, int64_t now);
 
-/* The maildir home of addr below mailboxes_dir. Returns 0, or -1 when it does not fit. */
-int account_home(const struct config *config, const char *addr, char *out, size_t size);
+enum account_removal {
+	ACCOUNT_REMOVED,	/* the row and the home are gone */
+	ACCOUNT_NONE,		/* there was neither a row nor a home */
+	ACCOUNT_KEPT,		/* the account logged in meanwhile: it stays, with its home */
+	ACCOUNT_REMOVAL_FAILED, /* logged; the account stays as it was, or its home is in trash */
+};
 
-/* Resolves vmail_user (a name or "uid:gid"). Returns 0, or -1 when unknown. */
-int account_vmail_ids(const struct config *config, uid_t *uid, gid_t *gid);
+/* Removes an account below root_fd (mailboxes_dir): its home is first moved into the trash
+ * (atomic), then its row is deleted, then the trash entry is removed. So an address is free
+ * for a new account only when the old mail is already out of reach, and a crash anywhere
+ * leaves at worst a trash entry (removed by the next run) or an account with an empty home.
+ * With idle_before > 0 the row is deleted only while its last login is still before
+ * idle_before; when the user logged in meanwhile the home is put back. */
+enum account_removal account_remove(struct accounts *accounts, int root_fd, const char *addr,
+				    int64_t idle_before);
 
 #endif

@@ -127,6 +127,28 @@ struct accounts *accounts_open(const char *path)
 	return accounts;
 }
 
+struct accounts *accounts_open_readonly(const char *path)
+{
+	struct accounts *accounts = calloc(1, sizeof *accounts);
+	if (accounts == NULL)
+		return NULL;
+	int rc = sqlite3_open_v2(path, &accounts->db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("accounts: cannot open %s: %s", path,
+			  accounts->db ? sqlite3_errmsg(accounts->db) : sqlite3_errstr(rc));
+		accounts_close(accounts);
+		return NULL;
+	}
+	sqlite3_busy_timeout(accounts->db, ACCOUNTS_BUSY_TIMEOUT_MS);
+	if (prepare(accounts->db, &accounts->get,
+		    "SELECT password, last_login FROM users WHERE addr = ?1") != 0) {
+		log_error("accounts: cannot use %s: %s", path, sqlite3_errmsg(accounts->db));
+		accounts_close(accounts);
+		return NULL;
+	}
+	return accounts;
+}
+
 void accounts_close(struct accounts *accounts)
 {
 	if (accounts == NULL)

@@ -24,6 +24,9 @@ struct accounts;
 /* Opens (creating and migrating the schema when needed) the database at path.
  * Returns NULL on failure, logging why. */
 struct accounts *accounts_open(const char *path);
+/* Opens an existing database for accounts_get only, changing nothing (lookups by programs
+ * that never write accounts). NULL when it cannot, logging why. */
+struct accounts *accounts_open_readonly(const char *path);
 void accounts_close(struct accounts *accounts);
 
 /* Reads the stored hash (and last_login, 0 when never) of addr. */

@@ -12,7 +12,7 @@ enum address_status address_check(const struct config *config, const char *addr,
 {
 	if (len == 0)
 		return ADDRESS_EMPTY;
-	if (len > ADDRESS_MAX)
+	if (len > MAILSTORE_ADDRESS_MAX)
 		return ADDRESS_TOO_LONG;
 	const char *at = memchr(addr, '@', len);
 	if (at == NULL)
@@ -48,4 +48,59 @@ const char *address_status_text(enum address_status status)
 	case ADDRESS_LOCALPART_CHARACTERS: return "localpart has characters outside [a-z0-9._-]";
 	}
 	return "unknown";
+}
+
+/* Appends c lower-cased; false when out is full (one byte stays for the NUL). */
+static bool put(char *out, size_t cap, size_t *n, char c)
+{
+	if (*n + 1 >= cap)
+		return false;
+	out[(*n)++] = c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+	return true;
+}
+
+/* The local part at addr[0..len): quoted ("a\"b") or up to the last '@'. Returns where the
+ * '@' after it is, or len when there is none. */
+static size_t local_part(const char *addr, size_t len, char *out, size_t cap, size_t *n)
+{
+	size_t i = 0, at;
+	if (len > 0 && addr[0] == '"') {
+		for (i = 1; i < len && addr[i] != '"'; i++) {
+			if (addr[i] == '\\' && i + 1 < len)
+				i++;
+			if (!put(out, cap, n, addr[i]))
+				return len;
+		}
+		return i + 1 < len && addr[i + 1] == '@' ? i + 1 : len;
+	}
+	const char *last = NULL;
+	for (at = 0; at < len; at++)
+		if (addr[at] == '@')
+			last = addr + at;
+	if (last == NULL)
+		return len;
+	at = (size_t)(last - addr);
+	for (; i < at; i++)
+		if (!put(out, cap, n, addr[i]))
+			return len;
+	return at;
+}
+
+int address_canonical(const char *addr, size_t len, char *out, size_t cap)
+{
+	size_t n = 0;
+	size_t at = local_part(addr, len, out, cap, &n);
+	if (at >= len)
+		return -1;
+	char *delimiter = memchr(out, ADDRESS_DELIMITER[0], n);
+	if (delimiter != NULL)
+		n = (size_t)(delimiter - out);
+	size_t end = len;
+	if (end > at + 1 && addr[end - 1] == '.')
+		end--;
+	for (size_t i = at; i < end; i++)
+		if (!put(out, cap, &n, addr[i]))
+			return -1;
+	out[n] = '\0';
+	return (int)n;
 }

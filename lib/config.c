@@ -372,18 +372,6 @@ int config_value_text(const struct config *config, const char *name, size_t len,
 	key_name[len] = '\0';
 	if (strcmp(key_name, "address_domain") == 0)
 		n = snprintf(out, size, "%s", config->address_domain);
-	else if (strcmp(key_name, "virtual_mailbox_domains") == 0)
-		/* Postfix takes an IP-only relay's [address] as local by itself. */
-		n = snprintf(out, size, "%s", config->ip_only ? "" : config->mail_domain);
-	else if (strcmp(key_name, "max_mailbox_size_mb") == 0)
-		n = snprintf(out, size, "%llu", (unsigned long long)(config->max_mailbox_size >> 20));
-	else if (strcmp(key_name, "max_message_size_mb") == 0)
-		n = snprintf(out, size, "%llu", (unsigned long long)(config->max_message_size >> 20));
-	else if (strcmp(key_name, "passdb_dir") == 0) { /* where sqlite writes its journal */
-		const char *slash = strrchr(config->passdb_path, '/'); /* absolute: never NULL */
-		int dir_len = slash == config->passdb_path ? 1 : (int)(slash - config->passdb_path);
-		n = snprintf(out, size, "%.*s", dir_len, config->passdb_path);
-	}
 	if (n >= 0)
 		return (size_t)n < size ? 0 : -1;
 	const struct key *key = find_key(key_name);

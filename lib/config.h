@@ -81,9 +81,8 @@ void config_log_error(const struct config_error *error);
 int config_parse_size(const char *text, uint64_t *size);
 
 /* The value of the key name[0..len) as text (sizes in bytes), also for the derived
- * "address_domain", "virtual_mailbox_domains" (Postfix's: empty for an IP-only relay),
- * "max_mailbox_size_mb", "max_message_size_mb" and "passdb_dir" (the directory of
- * passdb_path). Returns 0, or -1 for an unknown key or a too small out. */
+ * "address_domain". (chatmail-render derives the values only templates want.)
+ * Returns 0, or -1 for an unknown key or a too small out. */
 int config_value_text(const struct config *config, const char *name, size_t len, char *out,
 		      size_t size);
 

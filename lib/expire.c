@@ -65,39 +65,6 @@ size_t expire_quota_plan(struct quota_mail *mails, size_t count, uint64_t target
 	return marked;
 }
 
-bool expire_mail_name(const char *name, size_t len)
-{
-	return len > 0 && len <= EXPIRE_NAME_MAX && name[0] != '.' &&
-	       memchr(name, '/', len) == NULL && memchr(name, '\0', len) == NULL;
-}
-
-bool expire_folder_name(const char *name, size_t len)
-{
-	if (len < 2 || len > EXPIRE_NAME_MAX || name[0] != '.' || memchr(name, '/', len) != NULL ||
-	    memchr(name, '\0', len) != NULL)
-		return false;
-	return !(len == 2 && name[1] == '.');
-}
-
-bool expire_home_name(const struct config *config, const char *name, size_t len)
-{
-	const char *at = len > 0 ? memchr(name, '@', len) : NULL;
-	size_t domain_len = strlen(config->address_domain);
-	if (at == NULL || at == name || len > EXPIRE_NAME_MAX || name[0] == '.')
-		return false;
-	size_t local_len = (size_t)(at - name);
-	if (len - local_len - 1 != domain_len ||
-	    memcmp(at + 1, config->address_domain, domain_len) != 0)
-		return false;
-	for (size_t i = 0; i < local_len; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
-	return true;
-}
-
 void expire_format_day(int64_t time, char *out, size_t size)
 {
 	struct tm tm;

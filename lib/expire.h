@@ -1,5 +1,5 @@
 /* Expiry policy of SPEC §5 as pure decisions: which mail is due, which account is inactive,
- * which mails go when a mailbox nears its quota, and which names are mails and folders. */
+ * which mails go when a mailbox nears its quota. */
 #ifndef CHATMAIL_EXPIRE_H
 #define CHATMAIL_EXPIRE_H
 
@@ -18,8 +18,6 @@
 #define EXPIRE_QUOTA_TARGET_PERCENT 70
 /* The quota hook never removes mails younger than this: the user has not fetched them yet. */
 #define EXPIRE_QUOTA_SPARE_SECONDS 86400
-/* Longest file name in a maildir we act on (Dovecot's names are well below). */
-#define EXPIRE_NAME_MAX 255
 
 struct expire_policy {
 	int64_t mails_before;	 /* a mail whose mtime is before this is due */
@@ -61,18 +59,6 @@ uint64_t expire_quota_share(uint64_t max_mailbox_size, unsigned percent);
  * many are marked; *remaining is the size of what stays. */
 size_t expire_quota_plan(struct quota_mail *mails, size_t count, uint64_t target,
 			 int64_t spare_from, uint64_t *remaining);
-
-/* A name in cur/ or new/ that may be a mail: not empty, not a dot file, no '/', bounded. */
-bool expire_mail_name(const char *name, size_t len);
-
-/* A Maildir++ folder below a maildir home: ".Sent", ".Sent Messages", not "." or "..". */
-bool expire_folder_name(const char *name, size_t len);
-
-/* A name below mailboxes_dir that is the home of an address of this relay: one '@', the
- * relay's address_domain, a localpart of [a-z0-9._-] not starting with a dot. Unlike
- * address_check it ignores the configured localpart lengths, so accounts made before an
- * operator changed them still expire. Such a name is always one safe path component. */
-bool expire_home_name(const struct config *config, const char *name, size_t len);
 
 /* The UTC date of a time as "YYYY-MM-DD" in out (at least 11 bytes); "never" for 0. */
 void expire_format_day(int64_t time, char *out, size_t size);

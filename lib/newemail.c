@@ -126,7 +126,7 @@ size_t newemail_url_encode(char *out, size_t size, const char *text, size_t len,
 size_t newemail_dclogin_url(const struct config *config, const char *addr, const char *password,
 			    char *out, size_t size)
 {
-	char addr_encoded[3 * ADDRESS_MAX + 1], password_encoded[3 * PASSWD_MAX + 1];
+	char addr_encoded[3 * MAILSTORE_ADDRESS_MAX + 1], password_encoded[3 * PASSWD_MAX + 1];
 	char host_encoded[3 * CONFIG_DOMAIN_MAX + 1], hosts[2 * sizeof host_encoded + 16] = "";
 
 	/* '@' stays: clients that read the address without decoding it still find it. */
@@ -196,8 +196,9 @@ static enum newemail_result store(const struct config *config, struct accounts *
 			log_error("the kernel gave no random bytes");
 			return NEWEMAIL_FAILED;
 		}
-		int n = snprintf(addr, ADDRESS_MAX + 1, "%s@%s", localpart, config->address_domain);
-		if (n < 0 || n > ADDRESS_MAX ||
+		int n = snprintf(addr, MAILSTORE_ADDRESS_MAX + 1, "%s@%s", localpart,
+				 config->address_domain);
+		if (n < 0 || n > MAILSTORE_ADDRESS_MAX ||
 		    address_check(config, addr, (size_t)n) != ADDRESS_OK) {
 			log_error("cannot make a valid address for %s", config->address_domain);
 			return NEWEMAIL_FAILED;

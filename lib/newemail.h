@@ -27,7 +27,7 @@
  * the bound keeps a tiny username_max_length from spinning for ever. */
 #define NEWEMAIL_CREATE_ATTEMPTS 16
 
-#define NEWEMAIL_URL_MAX (3 * (ADDRESS_MAX + PASSWD_MAX) + 2 * CONFIG_DOMAIN_MAX + 64)
+#define NEWEMAIL_URL_MAX (3 * (MAILSTORE_ADDRESS_MAX + PASSWD_MAX) + 2 * CONFIG_DOMAIN_MAX + 64)
 #define NEWEMAIL_ANSWER_MAX (2 * NEWEMAIL_URL_MAX)
 
 /* What a request asks for, decided from the CGI variables alone. */
@@ -99,7 +99,7 @@ enum newemail_result {
 /* Makes an account with a random localpart of username_max_length characters and a random
  * password of password_min_length + NEWEMAIL_PASSWORD_EXTRA characters, stored at once (the
  * hash only) through account_create; a taken name is retried with a fresh one.
- * addr holds ADDRESS_MAX + 1 bytes, password PASSWD_MAX. */
+ * addr holds MAILSTORE_ADDRESS_MAX + 1 bytes, password PASSWD_MAX. */
 enum newemail_result newemail_create(const struct config *config, struct accounts *accounts,
 				     int64_t now, char *addr, char *password);
 

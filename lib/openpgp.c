@@ -173,13 +173,14 @@ static bool is_base64_char(char c)
 	       c == '+' || c == '/';
 }
 
-/* "Key: value" (RFC 4880 §6.2); base64 never holds a ':'. */
+/* "Key: value" (RFC 4880 §6.2: a colon and a space); base64 never holds a ':'. A line like
+ * "Key:value" is no header line to GnuPG or a MIME reader, so it is no data either. */
 static bool is_header_line(const char *line, size_t len)
 {
 	size_t i = 0;
 	while (i < len && (is_base64_char(line[i]) || line[i] == '-' || line[i] == '_'))
 		i++;
-	return i > 0 && i < len && line[i] == ':';
+	return i > 0 && i + 1 < len && line[i] == ':' && line[i + 1] == ' ';
 }
 
 /* The CRC-24 line: '=' and four base64 characters. */
@@ -229,9 +230,9 @@ static enum openpgp_status armor_line(struct armor *a, const char *line, size_t 
 			a->header = true;
 			return OPENPGP_OK;
 		}
-		/* No empty line after BEGIN: the data starts here (the reference tolerates it). */
-		a->state = ARMOR_BODY;
-		break;
+		/* RFC 4880 §6.2: the empty line ends the headers. The reference tolerates data
+		 * right after BEGIN; GnuPG and a MIME reader do not read it alike (the oracle). */
+		return OPENPGP_NO_ARMOR;
 	case ARMOR_BODY:
 		break;
 	case ARMOR_AFTER_CRC:
@@ -272,6 +273,9 @@ enum openpgp_status openpgp_armor_check(const char *buf, size_t len, bool *armor
 		while (end > pos &&
 		       (buf[end - 1] == '\r' || buf[end - 1] == ' ' || buf[end - 1] == '\t'))
 			end--;
+		/* A CR inside a line ends it for some readers and not for others. */
+		if (memchr(buf + pos, '\r', end - pos) != NULL)
+			return OPENPGP_NO_ARMOR;
 		enum openpgp_status status = armor_line(&a, buf + pos, end - pos);
 		*armor_header = a.header;
 		if (status != OPENPGP_OK)

@@ -263,6 +263,20 @@ static bool is_xtext(const char *value, size_t len)
 	return true;
 }
 
+/* A value cut to max bytes, never inside a "+XX" escape: XFORWARD only informs the logs
+ * downstream, so a long one (a 300-byte HELO) is shortened, never a reason to fail. */
+static size_t xtext_truncate(const char *value, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	/* Every '+' in xtext starts a three-byte escape: hex digits are never '+'. */
+	if (value[max - 1] == '+')
+		return max - 1;
+	if (max >= 2 && value[max - 2] == '+')
+		return max - 2;
+	return max;
+}
+
 int smtp_parse_xforward(const char *arg, size_t len, struct smtp_xforward *xforward)
 {
 	struct smtp_xforward parsed = *xforward;
@@ -285,9 +299,9 @@ int smtp_parse_xforward(const char *arg, size_t len, struct smtp_xforward *xforw
 		for (int a = 0; a < SMTP_XFORWARD_COUNT; a++)
 			if (word_is(arg + start, name_len, smtp_xforward_names[a]))
 				found = a;
-		if (found < 0 || value_len == 0 || value_len > SMTP_XFORWARD_VALUE_MAX ||
-		    !is_xtext(equals + 1, value_len))
+		if (found < 0 || value_len == 0 || !is_xtext(equals + 1, value_len))
 			return -1;
+		value_len = xtext_truncate(equals + 1, value_len, SMTP_XFORWARD_VALUE_MAX);
 		memcpy(parsed.value[found], equals + 1, value_len);
 		parsed.value[found][value_len] = '\0';
 		parsed.present[found] = true;

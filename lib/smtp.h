@@ -40,7 +40,9 @@
 #define SMTP_REPLY_NOT_IMPLEMENTED 502	 /* command not implemented */
 #define SMTP_REPLY_BAD_SEQUENCE 503	 /* command out of order */
 #define SMTP_REPLY_ENCRYPTION_NEEDED 523 /* the reference relay's refusal of cleartext */
+#define SMTP_REPLY_MAILBOX_UNAVAILABLE 550 /* no such user here */
 #define SMTP_REPLY_TOO_BIG 552		 /* exceeded storage allocation (message size) */
+#define SMTP_REPLY_MAILBOX_NAME 553	 /* mailbox name not allowed (a sender spelling) */
 #define SMTP_REPLY_FAILED 554		 /* transaction failed (bad content, no recipients) */
 #define SMTP_REPLY_BAD_PARAMETER 555	 /* MAIL/RCPT parameter not recognized */
 
@@ -125,8 +127,9 @@ struct smtp_xforward {
 /* "NAME ADDR PORT PROTO HELO IDENT SOURCE": what an EHLO reply offers after XFORWARD. */
 extern const char *const smtp_xforward_names[SMTP_XFORWARD_COUNT];
 
-/* Adds the attributes of one XFORWARD argument ("NAME=x ADDR=1.2.3.4") to xforward. All or
- * nothing: returns 0, or -1 (xforward unchanged) on an unknown name or a malformed value. */
+/* Adds the attributes of one XFORWARD argument ("NAME=x ADDR=1.2.3.4") to xforward, each value
+ * cut to SMTP_XFORWARD_VALUE_MAX (never inside an xtext escape). All or nothing: returns 0, or
+ * -1 (xforward unchanged) on an unknown name or a malformed value. */
 int smtp_parse_xforward(const char *arg, size_t len, struct smtp_xforward *xforward);
 
 /* One reply line as a client reads it: "250-text" or "250 text". */

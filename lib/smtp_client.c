@@ -3,6 +3,7 @@
 #include "smtp_client.h"
 
 #include "log.h"
+#include "stream.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -35,22 +37,12 @@ struct reply {
 	size_t text_len;
 };
 
+/* One hand-over: the socket as a stream, and its buffers (allocated per relay, not static). */
 struct connection {
-	int fd;
-	int64_t deadline; /* CLOCK_MONOTONIC milliseconds */
+	struct stream io;
 	char in[CLIENT_INPUT_SIZE];
-	size_t in_start, in_end;
 	char out[CLIENT_OUTPUT_SIZE];
-	size_t out_len;
-	char failure[160]; /* why the hand-over failed, for the log */
 };
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int fail(struct connection *c, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
@@ -59,26 +51,10 @@ static int fail(struct connection *c, const char *format, ...)
 {
 	va_list args;
 	va_start(args, format);
-	if (vsnprintf(c->failure, sizeof c->failure, format, args) < 0)
-		c->failure[0] = '\0';
+	if (vsnprintf(c->io.error, sizeof c->io.error, format, args) < 0)
+		c->io.error[0] = '\0';
 	va_end(args);
 	return -1;
-}
-
-/* Waits until fd is ready for events, or the deadline passes. */
-static int wait_ready(struct connection *c, short events)
-{
-	for (;;) {
-		int64_t left = c->deadline - monotonic_ms();
-		if (left <= 0)
-			return fail(c, "timeout");
-		struct pollfd pfd = {.fd = c->fd, .events = events};
-		int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return fail(c, "poll: %s", strerror(errno));
-	}
 }
 
 static int open_connection(struct connection *c, const struct smtp_client_request *request)
@@ -88,58 +64,24 @@ static int open_connection(struct connection *c, const struct smtp_client_reques
 	socklen_t error_len = sizeof error;
 
 	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
 		return fail(c, "socket: %s", strerror(errno));
+	c->io.in_fd = c->io.out_fd = fd;
 	if (request->source_address != NULL) {
 		struct sockaddr_in from = {.sin_family = AF_INET};
 		if (inet_pton(AF_INET, request->source_address, &from.sin_addr) != 1 ||
-		    bind(c->fd, (struct sockaddr *)&from, sizeof from) != 0)
+		    bind(fd, (struct sockaddr *)&from, sizeof from) != 0)
 			return fail(c, "bind %s: %s", request->source_address, strerror(errno));
 	}
-	if (connect(c->fd, (struct sockaddr *)&to, sizeof to) == 0)
+	if (connect(fd, (struct sockaddr *)&to, sizeof to) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		return fail(c, "connect: %s", strerror(errno));
-	if (wait_ready(c, POLLOUT) != 0)
+	if (stream_wait(&c->io, fd, POLLOUT) != 0)
 		return -1;
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &error, &error_len) != 0 || error != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &error_len) != 0 || error != 0)
 		return fail(c, "connect: %s", strerror(error != 0 ? error : errno));
-	return 0;
-}
-
-static int flush(struct connection *c)
-{
-	size_t done = 0;
-
-	while (done < c->out_len) {
-		ssize_t n = write(c->fd, c->out + done, c->out_len - done);
-		if (n > 0) {
-			done += (size_t)n;
-		} else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_ready(c, POLLOUT) != 0)
-				return -1;
-		} else {
-			return fail(c, "write: %s", strerror(errno));
-		}
-	}
-	c->out_len = 0;
-	return 0;
-}
-
-static int put(struct connection *c, const char *data, size_t len)
-{
-	while (len > 0) {
-		if (c->out_len == sizeof c->out && flush(c) != 0)
-			return -1;
-		size_t n = sizeof c->out - c->out_len;
-		if (n > len)
-			n = len;
-		memcpy(c->out + c->out_len, data, n);
-		c->out_len += n;
-		data += n;
-		len -= n;
-	}
 	return 0;
 }
 
@@ -158,46 +100,9 @@ static int command(struct connection *c, const char *format, ...)
 	if (n < 0 || (size_t)n >= sizeof line - 2)
 		return fail(c, "command too long");
 	memcpy(line + n, "\r\n", 2);
-	if (put(c, line, (size_t)n + 2) != 0)
+	if (stream_put(&c->io, line, (size_t)n + 2) != 0)
 		return -1;
-	return flush(c);
-}
-
-/* Reads one line (CRLF or LF stripped) into *line, pointing into the input buffer. */
-static int read_line(struct connection *c, const char **line, size_t *len)
-{
-	for (;;) {
-		size_t have = c->in_end - c->in_start;
-		const char *start = c->in + c->in_start;
-		const char *lf = memchr(start, '\n', have);
-		if (lf != NULL) {
-			size_t end = (size_t)(lf - start);
-			c->in_start += end + 1;
-			if (end > 0 && start[end - 1] == '\r')
-				end--;
-			*line = start;
-			*len = end;
-			return 0;
-		}
-		if (have >= SMTP_CLIENT_LINE_MAX)
-			return fail(c, "reply line too long");
-		if (c->in_start > 0) {
-			memmove(c->in, start, have);
-			c->in_start = 0;
-			c->in_end = have;
-		}
-		ssize_t n = read(c->fd, c->in + c->in_end, sizeof c->in - c->in_end);
-		if (n > 0) {
-			c->in_end += (size_t)n;
-		} else if (n == 0) {
-			return fail(c, "connection closed");
-		} else if (errno == EAGAIN || errno == EINTR) {
-			if (wait_ready(c, POLLIN) != 0)
-				return -1;
-		} else {
-			return fail(c, "read: %s", strerror(errno));
-		}
-	}
+	return stream_flush(&c->io);
 }
 
 static void note_features(const char *text, size_t len, struct features *features)
@@ -232,7 +137,7 @@ static int read_reply(struct connection *c, struct reply *reply, struct features
 	size_t len = 0;
 
 	for (int lines = 0; lines < SMTP_CLIENT_REPLY_LINES_MAX; lines++) {
-		if (read_line(c, &line, &len) != 0)
+		if (stream_line(&c->io, SMTP_CLIENT_LINE_MAX, &line, &len) != 0)
 			return -1;
 		if (smtp_reply_parse(line, len, &parsed) != 0)
 			return fail(c, "malformed reply");
@@ -301,21 +206,22 @@ static int send_message(struct connection *c, const char *message, size_t len)
 	struct smtp_stuffer stuffer;
 	size_t pos = 0, consumed;
 
+	struct stream *io = &c->io;
 	smtp_stuffer_init(&stuffer);
 	while (pos < len) {
-		size_t written = smtp_stuff(&stuffer, message + pos, len - pos, c->out + c->out_len,
-					    sizeof c->out - c->out_len, &consumed);
-		c->out_len += written;
+		/* Stuffed straight into the output buffer: no copy of the message. */
+		io->out_len += smtp_stuff(&stuffer, message + pos, len - pos, io->out + io->out_len,
+					  io->out_size - io->out_len, &consumed);
 		pos += consumed;
-		if (sizeof c->out - c->out_len < 2 && flush(c) != 0)
+		if (io->out_size - io->out_len < 2 && stream_flush(io) != 0)
 			return -1;
 	}
 	if (len > 0 && (len < 2 || message[len - 2] != '\r' || message[len - 1] != '\n') &&
-	    put(c, "\r\n", 2) != 0)
+	    stream_put(io, "\r\n", 2) != 0)
 		return -1;
-	if (put(c, ".\r\n", 3) != 0)
+	if (stream_put(io, ".\r\n", 3) != 0)
 		return -1;
-	return flush(c);
+	return stream_flush(io);
 }
 
 /* The envelope up to DATA's 354. Returns 0, 1 (reply holds a refusal) or -1. */
@@ -323,7 +229,8 @@ static int send_envelope(struct connection *c, const struct smtp_client_request 
 			 struct reply *reply)
 {
 	struct features features = {0};
-	const struct smtp_path *mail = request->mail;
+	const struct smtp_tx *tx = request->tx;
+	const struct smtp_path *mail = &tx->mail;
 	int rc;
 
 	if ((rc = expect(c, 2, reply, NULL, "greeting")) != 0)
@@ -332,19 +239,19 @@ static int send_envelope(struct connection *c, const struct smtp_client_request 
 		return -1;
 	if ((rc = expect(c, 2, reply, &features, "EHLO")) != 0)
 		return rc < 0 ? -1 : fail(c, "EHLO refused: %d", reply->code);
-	if (request->xforward != NULL && send_xforward(c, request->xforward, &features, reply) != 0)
+	if (send_xforward(c, &tx->xforward, &features, reply) != 0)
 		return -1;
 	char size[32] = "";
-	if (features.size && snprintf(size, sizeof size, " SIZE=%zu", request->message_len) < 0)
+	if (features.size && snprintf(size, sizeof size, " SIZE=%zu", tx->data.len) < 0)
 		size[0] = '\0';
-	if (command(c, "MAIL FROM:<%s>%s%s%s", mail->address, size,
+	if (command(c, "MAIL FROM:<%s>%s%s%s", request->null_sender ? "" : mail->address, size,
 		    mail->body_8bit && features.eightbit ? " BODY=8BITMIME" : "",
 		    mail->smtputf8 && features.smtputf8 ? " SMTPUTF8" : "") != 0)
 		return -1;
 	if ((rc = expect(c, 2, reply, NULL, "MAIL")) != 0)
 		return rc;
-	for (size_t i = 0; i < request->recipient_count; i++) {
-		if (command(c, "RCPT TO:<%s>", request->recipients[i]) != 0)
+	for (size_t i = 0; i < tx->recipient_count; i++) {
+		if (command(c, "RCPT TO:<%s>", tx->recipients[i].address) != 0)
 			return -1;
 		if ((rc = expect(c, 2, reply, NULL, "RCPT")) != 0)
 			return rc;
@@ -362,40 +269,51 @@ static void answer_with(struct smtp_client_answer *answer, const struct reply *r
 	answer->accepted = reply->code / 100 == 2;
 }
 
+static void temporary_failure(struct smtp_client_answer *answer)
+{
+	static const char text[] = "4.3.0 Error: mail queue unavailable, try again later";
+	answer->code = SMTP_REPLY_LOCAL_ERROR;
+	answer->text_len = sizeof text - 1;
+	memcpy(answer->text, text, sizeof text);
+	answer->accepted = false;
+}
+
 void smtp_client_relay(const struct smtp_client_request *request, struct smtp_client_answer *answer)
 {
-	static struct connection c;
+	struct connection *c = malloc(sizeof *c);
 	struct reply reply = {0};
 	int rc;
 
-	memset(&c, 0, sizeof c);
-	c.fd = -1;
-	c.deadline = monotonic_ms() + (int64_t)request->time_limit * 1000;
-	rc = open_connection(&c, request);
+	if (c == NULL) {
+		log_warn("cannot hand the message to 127.0.0.1:%u: out of memory", request->port);
+		temporary_failure(answer);
+		return;
+	}
+	stream_init(&c->io, -1, -1, c->in, sizeof c->in, c->out, sizeof c->out);
+	c->io.deadline = stream_now_ms() + (int64_t)request->time_limit * 1000;
+	rc = open_connection(c, request);
 	if (rc == 0)
-		rc = send_envelope(&c, request, &reply);
+		rc = send_envelope(c, request, &reply);
 	/* After a refusal at 354, closing without the final dot drops the transaction. */
-	if (rc == 0 && (rc = send_message(&c, request->message, request->message_len)) == 0)
-		rc = expect(&c, 2, &reply, NULL, "end of data");
+	if (rc == 0 &&
+	    (rc = send_message(c, smtp_tx_message(request->tx), request->tx->data.len)) == 0)
+		rc = expect(c, 2, &reply, NULL, "end of data");
 	if (rc >= 0) {
 		answer_with(answer, &reply);
 		if (rc > 0)
 			log_info("127.0.0.1:%u refused the message: %d %s", request->port,
 				 reply.code, reply.text);
 		/* A polite QUIT, but the answer is already known: do not wait long for 221. */
-		int64_t quit_deadline = monotonic_ms() + CLIENT_QUIT_WAIT_MS;
-		if (quit_deadline < c.deadline)
-			c.deadline = quit_deadline;
-		if (command(&c, "QUIT") == 0)
-			(void)read_reply(&c, &reply, NULL);
+		int64_t quit_deadline = stream_now_ms() + CLIENT_QUIT_WAIT_MS;
+		if (quit_deadline < c->io.deadline)
+			c->io.deadline = quit_deadline;
+		if (command(c, "QUIT") == 0)
+			(void)read_reply(c, &reply, NULL);
 	} else {
-		log_warn("cannot hand the message to 127.0.0.1:%u: %s", request->port, c.failure);
-		static const char text[] = "4.3.0 Error: mail queue unavailable, try again later";
-		answer->code = SMTP_REPLY_LOCAL_ERROR;
-		answer->text_len = sizeof text - 1;
-		memcpy(answer->text, text, sizeof text);
-		answer->accepted = false;
+		log_warn("cannot hand the message to 127.0.0.1:%u: %s", request->port, c->io.error);
+		temporary_failure(answer);
 	}
-	if (c.fd >= 0)
-		close(c.fd);
+	if (c->io.in_fd >= 0)
+		close(c->io.in_fd);
+	free(c);
 }

@@ -4,6 +4,7 @@
 #define CHATMAIL_SMTP_CLIENT_H
 
 #include "smtp.h"
+#include "smtp_tx.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,13 +21,11 @@ struct smtp_client_request {
 	uint16_t port;		    /* on 127.0.0.1 */
 	const char *source_address; /* an IPv4 address to connect from, or NULL */
 	const char *helo;
-	const struct smtp_path *mail;
-	const char *const *recipients;
-	size_t recipient_count;
-	const struct smtp_xforward *xforward; /* passed on when the downstream offers XFORWARD */
-	const char *message;		      /* dot-stuffing undone, CRLF line ends */
-	size_t message_len;
-	int time_limit; /* seconds */
+	/* The envelope, the XFORWARD attributes (passed on when the downstream offers XFORWARD)
+	 * and the message (dot-stuffing undone, CRLF line ends). */
+	const struct smtp_tx *tx;
+	bool null_sender; /* MAIL FROM:<> instead of the transaction's sender */
+	int time_limit;	  /* seconds */
 };
 
 struct smtp_client_answer {

@@ -1,6 +1,8 @@
 /* SMTP server state machine: one function per command, replies with enhanced status codes. */
 #include "smtp_server.h"
 
+#include "address.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +31,7 @@ static void add_reply_line(struct smtp_server *server, int code, bool more, cons
 
 static void reset_transaction(struct smtp_server *server)
 {
-	for (size_t i = 0; i < server->recipient_count; i++)
-		free(server->recipients[i]);
-	free(server->recipients);
-	server->recipients = NULL;
-	server->recipient_count = 0;
-	server->recipient_size = 0;
-	memset(&server->mail, 0, sizeof server->mail);
-	smtp_data_free(&server->data);
+	smtp_tx_reset(&server->tx);
 	if (server->state != SMTP_STATE_START)
 		server->state = SMTP_STATE_READY;
 }
@@ -49,7 +44,7 @@ void smtp_server_init(struct smtp_server *server, const char *hostname, uint64_t
 	snprintf(server->hostname, sizeof server->hostname, "%s", hostname);
 	server->max_message_size = max_message_size;
 	server->state = SMTP_STATE_START;
-	smtp_data_free(&server->data);
+	smtp_tx_reset(&server->tx);
 	if (snprintf(text, sizeof text, "%s ESMTP filtermail", server->hostname) < 0)
 		text[0] = '\0';
 	set_reply(server, SMTP_REPLY_READY, text);
@@ -85,7 +80,6 @@ static enum smtp_action command_ehlo(struct smtp_server *server, const struct sm
 				      : "5.5.4 Syntax: HELO hostname");
 	server->state = SMTP_STATE_READY;
 	reset_transaction(server);
-	memset(&server->xforward, 0, sizeof server->xforward);
 	if (!extended) {
 		set_reply(server, SMTP_REPLY_OK, server->hostname);
 		return SMTP_ACTION_REPLY;
@@ -110,7 +104,7 @@ static enum smtp_action command_xforward(struct smtp_server *server, const struc
 	if (server->state != SMTP_STATE_READY)
 		return reply(server, SMTP_REPLY_BAD_SEQUENCE,
 			     "5.5.1 Error: MAIL transaction in progress");
-	if (smtp_parse_xforward(cmd->arg, cmd->arg_len, &server->xforward) != 0)
+	if (smtp_parse_xforward(cmd->arg, cmd->arg_len, &server->tx.xforward) != 0)
 		return reply(server, SMTP_REPLY_ARGUMENT_SYNTAX,
 			     "5.5.4 Syntax: XFORWARD attribute=value...");
 	return reply(server, SMTP_REPLY_OK, "2.0.0 Ok");
@@ -122,7 +116,7 @@ static enum smtp_action command_mail(struct smtp_server *server, const struct sm
 		return reply(server, SMTP_REPLY_BAD_SEQUENCE, "5.5.1 Error: send HELO/EHLO first");
 	if (server->state != SMTP_STATE_READY)
 		return reply(server, SMTP_REPLY_BAD_SEQUENCE, "5.5.1 Error: nested MAIL command");
-	switch (smtp_parse_mail(cmd->arg, cmd->arg_len, &server->mail)) {
+	switch (smtp_parse_mail(cmd->arg, cmd->arg_len, &server->tx.mail)) {
 	case SMTP_PATH_OK:
 		break;
 	case SMTP_PATH_SYNTAX:
@@ -134,8 +128,11 @@ static enum smtp_action command_mail(struct smtp_server *server, const struct sm
 	case SMTP_PATH_PARAMETER:
 		return reply(server, SMTP_REPLY_BAD_PARAMETER, "5.5.4 Error: unsupported option");
 	}
-	if (server->mail.has_size && server->mail.size > server->max_message_size)
+	if (server->tx.mail.has_size && server->tx.mail.size > server->max_message_size)
 		return reply(server, SMTP_REPLY_TOO_BIG, "5.3.4 Message size exceeds fixed limit");
+	if (address_canonical(server->tx.mail.address, server->tx.mail.address_len,
+			      server->tx.sender, sizeof server->tx.sender) < 0)
+		server->tx.sender[0] = '\0';
 	return SMTP_ACTION_MAIL;
 }
 
@@ -148,25 +145,6 @@ void smtp_server_mail_accept(struct smtp_server *server)
 void smtp_server_refuse(struct smtp_server *server, int code, const char *text)
 {
 	set_reply(server, code, text);
-}
-
-static int add_recipient(struct smtp_server *server, const struct smtp_path *path)
-{
-	if (server->recipient_count == server->recipient_size) {
-		size_t size = server->recipient_size > 0 ? server->recipient_size * 2 : 8;
-		if (size > SMTP_RECIPIENT_LIMIT)
-			size = SMTP_RECIPIENT_LIMIT;
-		char **recipients = realloc(server->recipients, size * sizeof *recipients);
-		if (recipients == NULL)
-			return -1;
-		server->recipients = recipients;
-		server->recipient_size = size;
-	}
-	char *copy = strndup(path->address, path->address_len);
-	if (copy == NULL)
-		return -1;
-	server->recipients[server->recipient_count++] = copy;
-	return 0;
 }
 
 static enum smtp_action command_rcpt(struct smtp_server *server, const struct smtp_command *cmd)
@@ -185,13 +163,25 @@ static enum smtp_action command_rcpt(struct smtp_server *server, const struct sm
 		return reply(server, SMTP_REPLY_ARGUMENT_SYNTAX,
 			     "5.1.3 Error: recipient address too long");
 	}
-	if (server->recipient_count >= SMTP_RECIPIENT_LIMIT)
+	if (server->tx.recipient_count >= SMTP_RECIPIENT_LIMIT)
 		return reply(server, SMTP_REPLY_TOO_MANY, "4.5.3 Error: too many recipients");
-	if (add_recipient(server, &path) != 0)
+	if (smtp_tx_add_recipient(&server->tx, &path) != 0)
 		return reply(server, SMTP_REPLY_LOCAL_ERROR,
 			     "4.3.0 Error: insufficient system resources");
+	return SMTP_ACTION_RCPT;
+}
+
+void smtp_server_rcpt_accept(struct smtp_server *server)
+{
 	server->state = SMTP_STATE_RCPT;
-	return reply(server, SMTP_REPLY_OK, "2.1.5 Ok");
+	set_reply(server, SMTP_REPLY_OK, "2.1.5 Ok");
+}
+
+void smtp_server_rcpt_refuse(struct smtp_server *server, int code, const char *text)
+{
+	if (server->tx.recipient_count > 0)
+		server->tx.recipient_count--;
+	set_reply(server, code, text);
 }
 
 static enum smtp_action command_data(struct smtp_server *server, const struct smtp_command *cmd)
@@ -204,7 +194,7 @@ static enum smtp_action command_data(struct smtp_server *server, const struct sm
 		return reply(server, SMTP_REPLY_BAD_SEQUENCE, "5.5.1 Error: need RCPT command");
 	size_t limit =
 	    server->max_message_size > SIZE_MAX ? SIZE_MAX : (size_t)server->max_message_size;
-	smtp_data_begin(&server->data, limit);
+	smtp_data_begin(&server->tx.data, limit);
 	server->state = SMTP_STATE_DATA;
 	set_reply(server, SMTP_REPLY_START_DATA, "End data with <CR><LF>.<CR><LF>");
 	return SMTP_ACTION_DATA;
@@ -252,7 +242,7 @@ static enum smtp_action command(struct smtp_server *server, const char *line, si
 
 static enum smtp_action message_end(struct smtp_server *server)
 {
-	unsigned problems = server->data.problems;
+	unsigned problems = server->tx.data.problems;
 	char text[96];
 
 	if (problems == 0)
@@ -295,8 +285,8 @@ enum smtp_action smtp_server_input(struct smtp_server *server, const char *buf, 
 
 	*consumed = 0;
 	if (server->state == SMTP_STATE_DATA) {
-		*consumed = smtp_data_feed(&server->data, buf, len);
-		return server->data.done ? message_end(server) : SMTP_ACTION_NONE;
+		*consumed = smtp_data_feed(&server->tx.data, buf, len);
+		return server->tx.data.done ? message_end(server) : SMTP_ACTION_NONE;
 	}
 	if (server->skipping)
 		return skip_long_line(server, buf, len, consumed);

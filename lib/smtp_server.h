@@ -4,7 +4,7 @@
 #define CHATMAIL_SMTP_SERVER_H
 
 #include "smtp.h"
-#include "smtp_data.h"
+#include "smtp_tx.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,26 +24,24 @@ enum smtp_state {
 enum smtp_action {
 	SMTP_ACTION_NONE,    /* nothing to say: read more input */
 	SMTP_ACTION_REPLY,   /* send reply, go on */
-	SMTP_ACTION_MAIL,    /* a well-formed MAIL in server->mail: call smtp_server_mail_accept
+	SMTP_ACTION_MAIL,    /* a well-formed MAIL in server->tx.mail: call smtp_server_mail_accept
 			      * or smtp_server_refuse */
+	SMTP_ACTION_RCPT,    /* a well-formed RCPT, the last of server->tx.recipients: call
+			      * smtp_server_rcpt_accept or smtp_server_rcpt_refuse */
 	SMTP_ACTION_DATA,    /* send reply (354), then hand the following input in as before */
-	SMTP_ACTION_MESSAGE, /* a whole, well-formed message in server->data: decide, then call
+	SMTP_ACTION_MESSAGE, /* a whole, well-formed message in server->tx.data: decide, then call
 			      * smtp_server_message_done */
 	SMTP_ACTION_CLOSE,   /* send reply, then close the connection */
 };
 
+/* The session: the connection's state and replies; the transaction is tx. */
 struct smtp_server {
 	enum smtp_state state;
 	char hostname[SMTP_HOSTNAME_MAX + 1];
 	uint64_t max_message_size;
 	unsigned errors; /* 5xx replies so far */
 	bool skipping;	 /* inside a command line beyond SMTP_LINE_MAX */
-	struct smtp_xforward xforward;
-	struct smtp_path mail;
-	char **recipients;
-	size_t recipient_count;
-	size_t recipient_size;
-	struct smtp_data data;
+	struct smtp_tx tx;
 	char reply[SMTP_SERVER_REPLY_MAX];
 	size_t reply_len;
 };
@@ -62,6 +60,11 @@ void smtp_server_mail_accept(struct smtp_server *server);
 
 /* After SMTP_ACTION_MAIL: refuse with code and text ("5.1.7 Bad sender"); nothing changes. */
 void smtp_server_refuse(struct smtp_server *server, int code, const char *text);
+
+/* After SMTP_ACTION_RCPT: the recipient is taken (250), or refused with code and text and
+ * dropped from the transaction. */
+void smtp_server_rcpt_accept(struct smtp_server *server);
+void smtp_server_rcpt_refuse(struct smtp_server *server, int code, const char *text);
 
 /* After SMTP_ACTION_MESSAGE: reply with the message's fate and end the transaction. */
 void smtp_server_message_done(struct smtp_server *server, int code, const char *text,

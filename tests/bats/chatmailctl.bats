@@ -41,7 +41,8 @@ ctl() {
 	run ctl --json list
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq -c .)" = "[]" ]
-	[ ! -e "$T/passdb.sqlite" ] && [ ! -e "$T/mail" ]
+	[ ! -e "$T/passdb.sqlite" ]
+	[ ! -e "$T/mail" ]
 }
 
 @test "chatmailctl --json: hostile bytes in the database come out as valid JSON, and harmless for a terminal" {

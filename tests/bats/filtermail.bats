@@ -96,6 +96,17 @@ EOF
 	[ "${lines[10]}" = "250 2.1.0 Ok" ]
 }
 
+@test "filtermail: a sender written other than as its canonical address is refused with 553" {
+	# Postfix's login check lets these through for $ALICE; each would be a fresh rate budget
+	local local_part=${ALICE%@*} spelling
+	for spelling in "$ALICE." "$local_part+x@example.org" "\"$local_part\"@example.org"; do
+		run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"$spelling"$'>\n<\n'
+		echo "$spelling: ${lines[2]}"
+		[ "${lines[2]}" = "553 5.7.1 Sender address is not written as the login's address" ]
+	done
+	[ ! -e "$T/state/ratelimit.sqlite" ]
+}
+
 @test "filtermail: the send rate is shared by all filtermail processes: over the burst, 450 4.7.1" {
 	echo "max_user_send_per_minute = 1" >>"$CHATMAIL_INI"
 	echo "max_user_send_burst_size = 3" >>"$CHATMAIL_INI"
@@ -103,9 +114,10 @@ EOF
 		run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"$ALICE"$'>\n<\n'
 		[ "${lines[2]}" = "250 2.1.0 Ok" ]
 	done
+	# the budget is the canonical address's, whatever the spelling
 	run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"${ALICE^^}"$'>\n<\n'
-	[ "${lines[2]}" = "450 4.7.1: Too much mail from ${ALICE^^}" ]
-	grep -q "Too much mail from ${ALICE^^}" "$T/log"
+	[ "${lines[2]}" = "450 4.7.1: Too much mail from $ALICE" ]
+	grep -q "Too much mail from $ALICE" "$T/log"
 	# another sender has a budget of its own
 	run chat outgoing <<<$'> HELO x\n<\n> MAIL FROM:<'"$BOB"$'>\n<\n'
 	[ "${lines[2]}" = "250 2.1.0 Ok" ]
@@ -239,7 +251,7 @@ EOF
 <
 EOF
 	[ "${lines[11]}" = "250 2.0.0 Ok: queued as SINK" ]
-	! grep -q XFORWARD <(sink_session)
+	refute grep -q XFORWARD <(sink_session)
 }
 
 @test "filtermail: HELO, NOOP, RSET, VRFY, HELP and unknown commands" {
@@ -371,7 +383,7 @@ data_session() {
 	[ "${lines[1008]}" = "452 4.5.3 Error: too many recipients" ]
 	[ "${lines[1010]}" = "250 2.0.0 Ok: queued as SINK" ]
 	[ "$(grep -c '^RCPT TO:' <(sink_session))" -eq 1000 ]
-	! grep -q 'r00001001@' <(sink_session)
+	refute grep -q 'r00001001@' <(sink_session)
 }
 
 @test "filtermail: a client that goes silent gets 421 after the timeout" {
@@ -466,7 +478,7 @@ EOF
 	sink_start -r 550
 	run chat outgoing < <(send_session "$T/msg")
 	[ "${lines[10]}" = "550 5.1.1 recipient refused by sink" ]
-	! grep -q '^DATA' <(sink_session)
+	refute grep -q '^DATA' <(sink_session)
 }
 
 @test "filtermail: twenty errors close the session with 421" {
@@ -503,11 +515,11 @@ incoming_session() {
 }
 
 @test "filtermail: incoming cleartext to a recipient who enforces encryption is refused with 523" {
-	mkdir -p "$T/mail/$BOB"
-	touch "$T/mail/$BOB/enforceE2EEincoming"
+	account "$BOB"
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[8]}" = "250 2.1.5 Ok" ]
 	[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
 	grep -q 'Incoming: Filtering unencrypted mail.' "$T/log"
 	grep -q 'Rejected unencrypted mail from: carol@example.net' "$T/log"
@@ -515,18 +527,21 @@ incoming_session() {
 }
 
 @test "filtermail: incoming cleartext to a recipient without the file is forwarded, from 127.0.0.2" {
-	mkdir -p "$T/mail/$BOB"
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
+	account "$BOB" open
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat incoming < <(incoming_session "$BOB")
 	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
 	cmp <(crlf "$T/msg") "$T/sink"/*.eml
 	[ "$(cat "$T/sink"/*.peer)" = 127.0.0.2 ]
+	# the envelope sender is the From: address, so it goes on unchanged
+	grep -qx 'MAIL FROM:<carol@example.net>.*' <(sink_session | tr -d '\r')
 }
 
 @test "filtermail: incoming encrypted mail passes even where encryption is enforced" {
-	mkdir -p "$T/mail/$BOB"
-	touch "$T/mail/$BOB/enforceE2EEincoming"
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
+	account "$BOB"
 	encrypted_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat incoming < <(incoming_session "$BOB")
@@ -534,18 +549,25 @@ incoming_session() {
 	grep -q 'Incoming: Filtering encrypted mail.' "$T/log"
 }
 
-@test "filtermail: an upper-case recipient spelling does not slip past the enforcing maildir" {
-	mkdir -p "$T/mail/$BOB"
-	touch "$T/mail/$BOB/enforceE2EEincoming"
+@test "filtermail: no spelling of a protected recipient slips past its enforcing maildir" {
+	account "$BOB"
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
-	run chat incoming < <(incoming_session "${BOB^^}")
-	[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
+	local local_part=${BOB%@*} spelling
+	# Postfix and Dovecot deliver every one of these into $BOB's INBOX
+	for spelling in "${BOB^^}" "$local_part+x@example.org" "\"$local_part\"@example.org" \
+		"$local_part@example.org." "${local_part^^}+Tag@EXAMPLE.org." "\"$local_part+x\"@example.org"; do
+		run chat incoming < <(incoming_session "$spelling")
+		echo "$spelling: ${lines[8]} / ${lines[10]}"
+		[ "${lines[8]}" = "250 2.1.5 Ok" ]
+		[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
+	done
+	[ "$(sink_messages)" -eq 0 ]
 }
 
 @test "filtermail: one enforcing recipient among several refuses the cleartext message for all" {
-	mkdir -p "$T/mail/$BOB" "$T/mail/$ALICE"
-	touch "$T/mail/$BOB/enforceE2EEincoming"
+	account "$BOB"
+	account "$ALICE" open
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
 	run chat incoming < <(incoming_session "$ALICE" "$BOB")
@@ -553,18 +575,123 @@ incoming_session() {
 	[ "$(sink_messages)" -eq 0 ]
 }
 
-@test "filtermail: a recipient that would lead outside mailboxes_dir is never looked up there" {
-	# ../outside has no enforce file: a lookup that followed the path would let cleartext in
+@test "filtermail: incoming recipients without an account are refused at RCPT with 550 5.1.1" {
+	account "$BOB" open
+	run chat incoming <<EOF
+> EHLO mx.example.net
+<
+> MAIL FROM:<carol@example.net>
+<
+> RCPT TO:<nobody001@example.org>
+<
+> RCPT TO:<../outside@example.org>
+<
+> RCPT TO:<$BOB@example.org>
+<
+> RCPT TO:<someone@example.net>
+<
+> DATA
+<
+> QUIT
+<
+EOF
+	[ "${lines[8]}" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	[ "${lines[9]}" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	[ "${lines[10]}" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	[ "${lines[11]}" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	[ "${lines[12]}" = "554 5.5.1 Error: no valid recipients" ]
+	grep -q 'Rejected recipient nobody001@example.org: no such account' "$T/log"
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: a relay without an account database yet refuses every recipient" {
+	rm -f "$T/passdb.sqlite"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[8]}" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	[ ! -e "$T/passdb.sqlite" ]
+}
+
+@test "filtermail: a maildir that is a symbolic link is never followed" {
+	# the link leads to a home without the enforce file: following it would let cleartext in
+	account "$BOB"
 	mkdir -p "$T/outside"
+	rm -rf "${T:?}/mail/$BOB"
+	ln -s "$T/outside" "$T/mail/$BOB"
 	plain_message carol@example.net "$BOB" >"$T/msg"
 	as_data "$T/msg" >"$T/data"
-	run chat incoming < <(incoming_session "../outside")
-	[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
-	# a maildir that is a symbolic link is not followed either
-	ln -s "$T/outside" "$T/mail/$BOB"
 	run chat incoming < <(incoming_session "$BOB")
 	[ "${lines[10]}" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
 	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: incoming mail whose envelope sender is not its From: goes on from <>" {
+	export FILTERMAIL_SKIP_DKIM=1 # a test of encryption, not of DKIM
+	account "$BOB" open
+	plain_message carol@example.net "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB" | sed 's/carol@example.net/mallory@example.com/')
+	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
+	grep -qx 'MAIL FROM:<>.*' <(sink_session | tr -d '\r')
+	grep -q 'Envelope sender mallory@example.com is not the From: address' "$T/log"
+}
+
+@test "filtermail: incoming mail without one From: address is refused with 554" {
+	account "$BOB" open
+	printf 'To: <%s>\nSubject: no sender\n\nbody\n' "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 Invalid From: header, need exactly one address" ]
+	printf 'From: a@example.net, b@example.net\nTo: <%s>\n\nbody\n' "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 Invalid From: header, need exactly one address" ]
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: incoming mail without a DKIM signature is refused with 554, encrypted or not" {
+	account "$BOB"
+	encrypted_message carol@example.net "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No DKIM signature found" ]
+	grep -q 'Incoming: Filtering encrypted mail.' "$T/log"
+	grep -q 'Rejected mail from carol@example.net: DKIM: ' "$T/log"
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: a DKIM signature of another domain than the From: is no signature (554)" {
+	account "$BOB" open
+	{
+		printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; s=sel;\n'
+		printf '\th=from:to:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\n'
+		plain_message carol@example.net "$BOB"
+	} >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No valid DKIM signature found" ]
+	[ "$(sink_messages)" -eq 0 ]
+}
+
+@test "filtermail: a From: with an address literal has no DNS and is exempt from DKIM" {
+	account "$BOB" open
+	plain_message 'carol@[192.0.2.9]' "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB" | sed 's/carol@example.net/carol@[192.0.2.9]/')
+	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
+	[ "$(sink_messages)" -eq 1 ]
+}
+
+@test "filtermail: FILTERMAIL_SKIP_DKIM=1 turns the check off and warns on every message" {
+	account "$BOB" open
+	plain_message carol@example.net "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	FILTERMAIL_SKIP_DKIM=1 run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "250 2.0.0 Ok: queued as SINK" ]
+	FILTERMAIL_SKIP_DKIM=1 run chat incoming < <(incoming_session "$BOB")
+	[ "$(grep -c 'DKIM verification DISABLED by FILTERMAIL_SKIP_DKIM=1' "$T/log")" -eq 2 ]
+	# any other value is no way around it
+	FILTERMAIL_SKIP_DKIM=yes run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No DKIM signature found" ]
 }
 
 @test "filtermail: incoming mail takes the null sender of bounces" {

@@ -79,7 +79,8 @@ credentials() {
 			echo "bad address: $email" >&2
 			return 1
 		}
-		[ "${#password}" -eq 12 ] && [[ "$password" =~ ^[[:alnum:][:punct:]]+$ ]]
+		[ "${#password}" -eq 12 ]
+		[[ "$password" =~ ^[[:alnum:][:punct:]]+$ ]]
 		login "$email" "$password" || {
 			echo "$email cannot log in" >&2
 			return 1

@@ -87,7 +87,7 @@ json_error() {
 	[[ "$stored" == '{SHA512-CRYPT}$6$'* ]]
 	[[ "$stored" != *"$password"* ]]
 	[ -f "$T/mail/$email/enforceE2EEincoming" ]
-	! grep -qF -- "$password" "$T/log"
+	refute grep -qF -- "$password" "$T/log"
 }
 
 @test "newemail CGI: each answer a new address of username_max_length, a password of password_min_length + 3" {
@@ -99,7 +99,7 @@ json_error() {
 		[ "$(jq -r '.password | length' <<<"$BODY")" -eq 23 ]
 	done
 	[ "$(sort -u "$T/emails" | wc -l)" -eq 5 ]
-	! grep -vE '^[a-z0-9]{14}@example\.org$' "$T/emails"
+	refute grep -vE '^[a-z0-9]{14}@example\.org$' "$T/emails"
 	[ "$(accounts)" -eq 5 ]
 }
 

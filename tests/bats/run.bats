@@ -7,6 +7,7 @@ load lib/relay
 
 teardown() {
 	[ -z "${HOLDER_PID:-}" ] || kill "$HOLDER_PID" 2>/dev/null || true
+	[ -z "${RUN_PID:-}" ] || kill "$RUN_PID" 2>/dev/null || true
 	relay_stop
 }
 
@@ -24,7 +25,7 @@ system_state() {
 	chmod 755 "$RUN_DIR"
 	export RUN_DIR PORT_BASE
 	PORT_BASE=$(free_port_block)
-	printf '[params]\nmail_domain = chat.test\nmax_message_size = lots\n' >"$RUN_DIR/chatmail.ini"
+	relay_ini "$RUN_DIR/chatmail.ini" chat.test <<<"max_message_size = lots"
 	run "$ROOT/scripts/relay" start
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"max_message_size"* ]]
@@ -36,18 +37,19 @@ system_state() {
 @test "a port already in use is reported with what holds it" {
 	export PORT_BASE
 	PORT_BASE=$(free_port_block)
+	relay_ports "$PORT_BASE"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=x -keyout "$BATS_TEST_TMPDIR/k" \
 		-out "$BATS_TEST_TMPDIR/c" 2>/dev/null
-	openssl s_server -quiet -accept "127.0.0.1:$((PORT_BASE + 1))" -cert "$BATS_TEST_TMPDIR/c" \
+	openssl s_server -quiet -accept "127.0.0.1:$IMAPS_PORT" -cert "$BATS_TEST_TMPDIR/c" \
 		-key "$BATS_TEST_TMPDIR/k" </dev/null >/dev/null 2>&1 &
 	HOLDER_PID=$!
-	wait_port $((PORT_BASE + 1))
+	wait_port "$IMAPS_PORT"
 	RUN_DIR=$(mktemp -d /tmp/chatmail-relay-test.XXXXXX)
 	chmod 755 "$RUN_DIR"
 	export RUN_DIR
 	run "$ROOT/scripts/relay" start
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"port $((PORT_BASE + 1)) is in use by \"openssl\",pid=$HOLDER_PID"* ]]
+	[[ "$output" == *"port $IMAPS_PORT is in use by \"openssl\",pid=$HOLDER_PID"* ]]
 	[ ! -e "$RUN_DIR/run/dovecot/master.pid" ]
 }
 
@@ -87,4 +89,63 @@ system_state() {
 		[[ "$subject" == *operator-cert.test* ]] || { echo "port $port: $subject"; false; }
 	done
 	[ ! -e "$RUN_DIR/tls/cert.pem" ]
+}
+
+@test "a state dir below a directory others cannot search (no o+x bit) is refused before anything starts" {
+	local closed=$BATS_TEST_TMPDIR/closed
+	open_path_to "$BATS_TEST_TMPDIR"
+	mkdir -p "$closed"
+	# readable but not searchable by others; setgid with nothing for others
+	for mode in 0754 2750; do
+		chmod "$mode" "$closed"
+		RUN_DIR=$closed/relay run "$ROOT/scripts/relay" start
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$closed is not searchable by other users"* ]]
+		[ ! -e "$closed/relay/chatmail.ini" ]
+	done
+}
+
+@test "the local relay's chatmail.ini says it is a test relay, which never refuses accounts for the machine's load" {
+	relay_start chat.test
+	grep -q '^# A test relay' "$RUN_DIR/chatmail.ini"
+	[ "$(CHATMAIL_INI=$RUN_DIR/chatmail.ini relay_get max_load_1m)" = 100000 ]
+	[ "$(CHATMAIL_INI=$RUN_DIR/chatmail.ini relay_get min_available_memory)" = 0 ]
+	new_account
+}
+
+# waits up to 60 s until FILE holds TEXT
+wait_for_text() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -qF -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	echo "$1 never said: $2" >&2
+	cat "$1" >&2
+	return 1
+}
+
+@test "make run: a refused POST /new prints the reason and the way out, not address: null, and the relay stays up" {
+	RUN_DIR=$(mktemp -d /tmp/chatmail-relay-test.XXXXXX)
+	chmod 755 "$RUN_DIR"
+	PORT_BASE=$(free_port_block)
+	export RUN_DIR PORT_BASE DOMAIN=chat.test AUTH_VSZ_LIMIT=0
+	export INI_EXTRA="nocreate_file = $RUN_DIR/blocked"
+	touch "$RUN_DIR/blocked"
+	"$ROOT/scripts/run" >"$BATS_TEST_TMPDIR/run.out" 2>&1 3>&- &
+	RUN_PID=$!
+	wait_for_text "$BATS_TEST_TMPDIR/run.out" "Ctrl-C stops the relay."
+	run cat "$BATS_TEST_TMPDIR/run.out"
+	[[ "$output" == *"relay: POST /new made no account (503): account creation is blocked by the operator"* ]]
+	[[ "$output" == *"relay: remove $RUN_DIR/blocked (or: CHATMAIL_INI=$RUN_DIR/chatmail.ini chatmailctl unblock)"* ]]
+	[[ "$output" == *"new account: none made"* ]]
+	[[ "$output" != *null* ]]
+	# the way out works while make run goes on
+	rm "$RUN_DIR/blocked"
+	"$ROOT/scripts/relay" account | jq -e '.email | endswith("@chat.test")'
+	kill -TERM "$RUN_PID"
+	wait "$RUN_PID"
+	RUN_PID=
+	run "$ROOT/scripts/relay" status
+	[ "$(grep -c stopped <<<"$output")" -eq 5 ]
 }

@@ -18,10 +18,12 @@ setup_file() {
 	PORT_BASE=$(free_port_block)
 	"$R/usr/local/bin/chatmail-setup" --domain chat.test --root "$R" --vmail-user $TEST_USER \
 		--log-dir "$R/var/log/chatmail" --listen 127.0.0.1 --port-base "$PORT_BASE" >"$R/setup.out"
+	# a test relay: no account refused because the test machine is busy; set up with it
+	relay_ini_test_relay >>"$R/etc/chatmail/chatmail.ini"
+	"$R/usr/local/bin/chatmail-setup" --root "$R" >/dev/null
 	setup_start "$R"
-	export IMAP_PORT=$PORT_BASE IMAPS_PORT=$((PORT_BASE + 1)) SMTP_PORT=$((PORT_BASE + 2))
-	export SUBMISSION_PORT=$((PORT_BASE + 3)) SMTPS_PORT=$((PORT_BASE + 4))
-	export HTTPS_PORT=$((PORT_BASE + 5)) HTTP_PORT=$((PORT_BASE + 6))
+	relay_ports "$PORT_BASE"
+	export "${LISTENER_PORTS[@]}"
 	local port
 	for port in $IMAPS_PORT $SMTP_PORT $SMTPS_PORT $HTTPS_PORT; do wait_port "$port"; done
 }
@@ -48,7 +50,7 @@ mode_owner() {
 		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
 		[ -z "$output" ] || { echo "$program.8: $output"; false; }
 	done
-	(cd "$ROOT" && find conf www -type f ! -name '.*') | while read -r file; do
+	(cd "$ROOT" && find conf www layout -type f ! -name '.*') | while read -r file; do
 		cmp "$ROOT/$file" "$R/usr/local/share/chatmail/$file"
 	done
 	# chatmail-setup's dns and check commands: a file it sources, not a command of its own
@@ -221,6 +223,25 @@ mode_owner() {
 	run "$R/usr/local/bin/chatmail-setup" --root "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--domain is needed for a first setup"* ]]
+	run "$R/usr/local/bin/chatmail-setup" --root "$R" --listen ::1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--listen wants an IPv4 address"* ]]
+}
+
+@test "setup: a --root below a directory others cannot search (no o+x bit) is refused before anything is written" {
+	local closed=$BATS_TEST_TMPDIR/closed
+	open_path_to "$BATS_TEST_TMPDIR"
+	mkdir -p "$closed/root"
+	chmod 755 "$closed/root"
+	# readable but not searchable by others; setgid with nothing for others
+	for mode in 0754 2750; do
+		chmod "$mode" "$closed"
+		run "$R/usr/local/bin/chatmail-setup" --domain chat.test --root "$closed/root" \
+			--vmail-user $TEST_USER --port-base "$PORT_BASE"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"$closed is not searchable by other users"* ]]
+		[ -z "$(ls -A "$closed/root")" ]
+	done
 }
 
 @test "setup: a domain starting with _ gets a self-signed certificate; tls_external_cert_and_key the operator's own" {
@@ -242,9 +263,11 @@ mode_owner() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=ext.test -keyout "$other/ext/key.pem" \
 		-out "$other/ext/cert.pem" 2>/dev/null
 	rm -rf "$other/etc/chatmail/tls" "$other/etc/chatmail/chatmail.ini"
-	printf '[params]\nmail_domain = _chat.test\nvmail_user = %s\ntls_external_cert_and_key = %s %s\npassdb_path = %s\nmailboxes_dir = %s\nstate_dir = %s\n' \
-		$TEST_USER "$other/ext/cert.pem" "$other/ext/key.pem" "$other/home/vmail/passdb.sqlite" \
-		"$other/home/vmail/mail/_chat.test" "$other/var/lib/chatmail" >"$other/etc/chatmail/chatmail.ini"
+	printf '%s\n' "vmail_user = $TEST_USER" \
+		"tls_external_cert_and_key = $other/ext/cert.pem $other/ext/key.pem" \
+		"passdb_path = $other/home/vmail/passdb.sqlite" \
+		"mailboxes_dir = $other/home/vmail/mail/_chat.test" "state_dir = $other/var/lib/chatmail" |
+		relay_ini "$other/etc/chatmail/chatmail.ini" _chat.test
 	run "$R/usr/local/bin/chatmail-setup" --root "$other"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"(TLS: external)"* ]]

@@ -7,6 +7,7 @@ throw-away key: those stay real (decryptable) data, once re-framed from GnuPG's 
 PKESK header into a new-format one. Every file says its point in an X-Test-Purpose header.
 """
 import base64
+import quopri
 import hashlib
 import os
 
@@ -170,7 +171,12 @@ def head(name, purpose, content_type, sender=ALICE, subject="[...]", extra=()):
     return "\n".join(line for line in lines if line is not None) + "\n\n"
 
 
-def encrypted_parts(armored, boundary, version="Version: 1"):
+def encrypted_parts(armored, boundary, version="Version: 1", cte=None):
+    """The two RFC 3156 parts; cte transfer-encodes the armored one."""
+    if cte == "base64":
+        armored = base64.encodebytes(armored.encode()).decode()
+    elif cte == "quoted-printable":
+        armored = quopri.encodestring(armored.encode()).decode()
     return (
         f"--{boundary}\n"
         "Content-Type: application/pgp-encrypted\n"
@@ -178,6 +184,7 @@ def encrypted_parts(armored, boundary, version="Version: 1"):
         f"{version}\n\n"
         f"--{boundary}\n"
         'Content-Type: application/octet-stream; name="encrypted.asc"\n'
+        + (f"Content-Transfer-Encoding: {cte}\n" if cte else "") +
         "Content-Description: OpenPGP encrypted message\n"
         'Content-Disposition: inline; filename="encrypted.asc";\n\n'
         f"{armored}\n"
@@ -185,9 +192,10 @@ def encrypted_parts(armored, boundary, version="Version: 1"):
 
 
 def encrypted(name, purpose, armored, boundary="LtN3B8k2dQ4oYx7sZ0vRwAcE", version="Version: 1",
-              extra=(), sender=ALICE):
-    ctype = f'multipart/encrypted; protocol="application/pgp-encrypted";\n\tboundary="{boundary}"'
-    body = encrypted_parts(armored, boundary, version) + f"--{boundary}--\n"
+              extra=(), sender=ALICE, cte=None, ctype=None):
+    ctype = ctype or (
+        f'multipart/encrypted; protocol="application/pgp-encrypted";\n\tboundary="{boundary}"')
+    body = encrypted_parts(armored, boundary, version, cte) + f"--{boundary}--\n"
     return head(name, purpose, ctype, sender=sender, extra=extra) + body
 
 
@@ -234,8 +242,8 @@ def encrypted_corpus():
         armor(reframe_gnupg(GNUPG_PARTIAL))))
     message("encrypted-thunderbird-style.eml",
             head("encrypted-thunderbird-style",
-                 "unquoted folded boundary, mixed-case type, a comment, preamble and epilogue",
-                 "Multipart/Encrypted (PGP/MIME);\n protocol=\"application/pgp-encrypted\";"
+                 "unquoted folded boundary, mixed-case type, preamble and epilogue",
+                 "Multipart/Encrypted;\n protocol=\"application/pgp-encrypted\";"
                  "\n boundary=------------enigA1B2C3D4") +
             "This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\n" +
             encrypted_parts(GOOD, "------------enigA1B2C3D4") +
@@ -336,8 +344,10 @@ def broken_corpus():
                    for i in range(depth))
     bomb += f"--b{depth}\nContent-Type: text/plain\n\nbottom\n"
     bomb += "".join(f"--b{i}--\n" for i in reversed(range(depth + 1)))
-    message("mime-bomb.eml", head("mime-bomb", f"{depth} nested multiparts",
-                                  "multipart/mixed; boundary=b0") + bomb)
+    message("mime-bomb.eml", head("mime-bomb", f"multipart/encrypted around {depth} nested "
+                                  "multiparts: refused at the first part, nothing recurses",
+                                  'multipart/encrypted; protocol="application/pgp-encrypted"; '
+                                  "boundary=b0") + bomb)
 
 
 def text_part(body, ctype="text/plain; charset=utf-8", encoding=None):
@@ -392,6 +402,38 @@ def securejoin_corpus():
     message("securejoin-wrong-header.eml", multipart(
         "securejoin-wrong-header", "Secure-Join: vc-auth is not a request (and goes encrypted)",
         [text_part("Secure-Join: vc-request")], extra=("Secure-Join: vc-auth",)))
+
+
+def daemon_view_corpus():
+    """Messages that filtermail once read as encrypted while Postfix, Dovecot and every MIME
+    reader behind it see them another way (issue 11), and the transfer encodings the
+    reference accepts on the armored part."""
+    message("encrypted-base64-armor.eml", encrypted(
+        "encrypted-base64-armor", "the armored part in Content-Transfer-Encoding: base64",
+        GOOD, cte="base64"))
+    message("encrypted-qp-armor.eml", encrypted(
+        "encrypted-qp-armor", "the armored part in quoted-printable (= is =3D)",
+        GOOD, cte="quoted-printable"))
+    broken("broken-unknown-cte.eml", "the armored part in a transfer encoding no reader decodes "
+           "the same (x-uuencode)", armored=GOOD, cte="x-uuencode")
+    broken("broken-duplicate-boundary.eml", "boundary given twice: readers pick either",
+           armored=GOOD, ctype='multipart/encrypted; protocol="application/pgp-encrypted";'
+           '\n\tboundary="LtN3B8k2dQ4oYx7sZ0vRwAcE"; boundary="other"')
+    broken("header-not-a-field.eml", "a header line without a colon above Content-Type: "
+           "Postfix ends the header there, readers see text/plain", armored=GOOD,
+           extra=("This line is no field",))
+    broken("header-space-before-colon.eml", "'Content-Type :' above the real one: Postfix "
+           "makes it the field Content-Type, readers see text/plain", armored=GOOD,
+           extra=("Content-Type : text/plain",))
+    broken("header-blank-continuation.eml", "a header line of only a space: a continuation to "
+           "some readers, the end of the header to others", armored=GOOD, extra=(" ",))
+    broken("header-content-type-comment.eml", "a comment in Content-Type: Python's email "
+           "reads the type as 'multipart/encrypted (pgp/mime)'", armored=GOOD,
+           ctype='Multipart/Encrypted (PGP/MIME); protocol="application/pgp-encrypted";'
+           '\n\tboundary="LtN3B8k2dQ4oYx7sZ0vRwAcE"')
+    broken("from-space-before-colon.eml", "'From :' of another user above the sender's own: "
+           "Postfix makes it a first From and OpenDKIM signs both", armored=GOOD,
+           extra=('From : "Someone" <bob@chat.example.org>',))
 
 
 def other_corpus():
@@ -464,6 +506,7 @@ def main():
     broken_corpus()
     securejoin_corpus()
     other_corpus()
+    daemon_view_corpus()
     os.makedirs(OUT, exist_ok=True)
     for name, text in sorted(MESSAGES.items()):
         with open(os.path.join(OUT, name), "wb") as f:

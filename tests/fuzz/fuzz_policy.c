@@ -1,11 +1,31 @@
-/* libFuzzer target for the filtermail policy: both directions over one message, with the
- * invariants that hold whatever the input: tolerating armor headers never loses a message,
- * and whatever is encrypted is accepted by both sides unless its From: is wrong. */
+/* libFuzzer target for the filtermail policy: one scan, both directions, with the invariants
+ * that hold whatever the input: what either side calls encrypted has a canonical header,
+ * tolerating armor headers never loses a message, and whatever is encrypted is accepted by
+ * both sides unless its From: is wrong. */
 #include "policy.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static struct smtp_tx transaction(void)
+{
+	static const char *const rcpt[] = {"bob@example.net", "alice@chat.example.org"};
+	struct smtp_tx tx;
+	memset(&tx, 0, sizeof tx);
+	strcpy(tx.mail.address, "alice@chat.example.org");
+	tx.mail.address_len = strlen(tx.mail.address);
+	strcpy(tx.sender, tx.mail.address);
+	for (size_t i = 0; i < 2; i++) {
+		struct smtp_path path = {0};
+		strcpy(path.address, rcpt[i]);
+		path.address_len = strlen(rcpt[i]);
+		if (smtp_tx_add_recipient(&tx, &path) != 0)
+			abort();
+	}
+	tx.recipients[0].enforce = true;
+	return tx;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,21 +42,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		ready = true;
 	}
-	const char *msg = (const char *)data;
-	const char *const rcpt[] = {"bob@example.net", "alice@chat.example.org"};
-	const bool enforce[] = {true, false};
-	struct envelope env = {"alice@chat.example.org", rcpt, 2};
-	struct policy_result out = policy_outgoing(&config, &env, msg, size);
-	struct policy_result in = policy_incoming(&config, &env, enforce, msg, size);
-	bool strict = policy_is_encrypted(msg, size, false);
-	bool tolerant = policy_is_encrypted(msg, size, true);
-	if (strict && !tolerant)
+	struct smtp_tx tx = transaction();
+	struct message m;
+	if (message_parse((const char *)data, size, &m) != 0)
 		abort();
-	if (in.encrypted != tolerant || (in.encrypted && in.verdict != POLICY_ACCEPT))
+	struct policy_result out = policy_outgoing(&config, &tx, &m);
+	struct policy_result in = policy_incoming(&tx, &m);
+	bool encrypted = m.encryption_problem == NULL;
+	if (encrypted && m.top.problem != NULL)
 		abort();
-	if (out.verdict != POLICY_REJECT_FROM_MISMATCH && out.encrypted != strict)
+	if ((in.encrypted || in.securejoin) && (m.top.problem != NULL || !m.has_from))
+		abort();
+	if (!m.has_from && m.top.problem == NULL && in.verdict != POLICY_REJECT_NO_FROM)
+		abort();
+	if (m.has_from &&
+	    (in.encrypted != encrypted || (in.encrypted && in.verdict != POLICY_ACCEPT)))
+		abort();
+	if (out.verdict != POLICY_REJECT_FROM_MISMATCH &&
+	    out.encrypted != (encrypted && !m.armor_header))
 		abort();
 	if (out.reason == NULL || in.reason == NULL)
 		abort();
+	smtp_tx_reset(&tx);
 	return 0;
 }

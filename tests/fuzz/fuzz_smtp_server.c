@@ -59,15 +59,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (action == SMTP_ACTION_MAIL)
 			(data[pos - 1] & 1) ? smtp_server_mail_accept(&server)
 					    : smtp_server_refuse(&server, 450, "4.7.1 later");
+		if (action == SMTP_ACTION_RCPT)
+			(data[pos - 1] & 2) ? smtp_server_rcpt_accept(&server)
+					    : smtp_server_rcpt_refuse(&server, 550, "5.1.1 unknown");
 		if (action == SMTP_ACTION_MESSAGE) {
-			if (server.data.len > FUZZ_MESSAGE_LIMIT || server.data.problems != 0 ||
-			    server.recipient_count == 0)
+			if (server.tx.data.len > FUZZ_MESSAGE_LIMIT || server.tx.data.problems != 0 ||
+			    server.tx.recipient_count == 0)
 				abort();
 			smtp_server_message_done(&server, 250, "2.0.0 Ok", 8);
 		}
 		if (action != SMTP_ACTION_NONE)
 			check_reply(&server);
-		if (server.recipient_count > SMTP_RECIPIENT_LIMIT)
+		if (server.tx.recipient_count > SMTP_RECIPIENT_LIMIT)
 			abort();
 		if (action == SMTP_ACTION_CLOSE)
 			break;

@@ -13,12 +13,12 @@
  *   shut         close the sending half of the connection
  *   .            read until the server closes, print what came
  * A reply that does not come within -t seconds (default 10) prints "<timeout>"; the end of
- * the connection prints "<eof>". A spawned program's fate ends the output: "[exit N]" or
+ * the connection prints "<eof>" (lib/stream.c does the I/O, as in filtermail). A spawned program's fate ends the output: "[exit N]" or
  * "[signal N]". */
-#include <errno.h>
+#include "stream.h"
+
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,22 +29,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static int fd = -1, timeout_ms = 10000;
-static char in[1 << 16];
-static size_t in_len;
-static bool eof, eof_told;
+static int fd = -1;
+static struct stream io;
+static char in[1 << 16], output[1 << 16];
+static bool eof_told;
 
+/* The server may have closed: what it said is still to be read, so a failed send is
+ * dropped, not fatal. */
 static void send_all(const char *p, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return; /* the server may have closed: what it said is still to be read */
-		p += n;
-		len -= (size_t)n;
-	}
+	if (stream_put(&io, p, len) != 0 || stream_flush(&io) != 0)
+		io.out_len = 0;
 }
 
 static size_t unescape(const char *s, char *out)
@@ -81,52 +76,30 @@ static size_t unescape(const char *s, char *out)
 	return n;
 }
 
-/* Reads more input. Returns false on timeout or EOF. */
-static bool fill(void)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	if (eof)
-		return false;
-	if (poll(&pfd, 1, timeout_ms) <= 0) {
-		printf("<timeout>\n");
-		return false;
-	}
-	ssize_t n = read(fd, in + in_len, sizeof in - in_len);
-	if (n <= 0) {
-		eof = true;
-		return false;
-	}
-	in_len += (size_t)n;
-	return true;
-}
-
-/* Prints one line (without its line end); returns its reply code continuation flag. */
+/* Reads one line (without its line end) into line[size]; false on timeout, a line that
+ * fills the buffer, or the end of the connection, which prints what was left and "<eof>". */
 static bool read_line(char *line, size_t size)
 {
-	for (;;) {
-		char *lf = memchr(in, '\n', in_len);
-		if (lf != NULL) {
-			size_t len = (size_t)(lf - in) + 1;
-			size_t copy = len - 1 - (len >= 2 && in[len - 2] == '\r');
-			if (copy >= size)
-				copy = size - 1;
-			memcpy(line, in, copy);
-			line[copy] = '\0';
-			memmove(in, in + len, in_len - len);
-			in_len -= len;
-			return true;
-		}
-		if (in_len == sizeof in || !fill()) {
-			if (eof && !eof_told) {
-				if (in_len > 0)
-					printf("%.*s\n", (int)in_len, in);
-				in_len = 0;
-				printf("<eof>\n");
-				eof_told = true;
-			}
-			return false;
-		}
+	const char *text;
+	size_t len;
+	if (stream_line(&io, sizeof in, &text, &len) == 0) {
+		if (len >= size)
+			len = size - 1;
+		memcpy(line, text, len);
+		line[len] = '\0';
+		return true;
 	}
+	if (strcmp(io.error, "timeout") == 0) {
+		printf("<timeout>\n");
+	} else if (strcmp(io.error, "connection closed") == 0 && !eof_told) {
+		const char *rest = stream_pending(&io, &len);
+		if (len > 0)
+			printf("%.*s\n", (int)len, rest);
+		stream_consume(&io, len);
+		printf("<eof>\n");
+		eof_told = true;
+	}
+	return false;
 }
 
 static void read_replies(int count)
@@ -212,7 +185,7 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "t:p:")) != -1) {
 		if (opt == 't')
-			timeout_ms = atoi(optarg) * 1000;
+			io.timeout_ms = atoi(optarg) * 1000;
 		else if (opt == 'p')
 			port = atoi(optarg);
 		else
@@ -247,6 +220,9 @@ int main(int argc, char **argv)
 	} else {
 		return 2;
 	}
+	int timeout_ms = io.timeout_ms > 0 ? io.timeout_ms : 10000;
+	stream_init(&io, fd, fd, in, sizeof in, output, sizeof output);
+	io.timeout_ms = timeout_ms;
 	read_replies(1);
 	fflush(stdout);
 	run_script();

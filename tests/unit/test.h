@@ -19,9 +19,14 @@ static int test_passed, test_failed;
 
 #define CHECK_STR(a, b) CHECK(strcmp((a), (b)) == 0)
 
-/* Prints the summary line, prefixed by the test's name, and returns the exit status. */
+/* Prints the summary line, prefixed by the test's name, and returns the exit status. A binary
+ * that ran no check proves nothing: it fails. */
 static inline int test_summary(const char *name)
 {
+	if (test_passed + test_failed == 0) {
+		fprintf(stderr, "%s: no check ran\n", name);
+		test_failed = 1;
+	}
 	printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);
 	return test_failed == 0 ? 0 : 1;
 }

@@ -1,29 +1,19 @@
-/* The account store and the create-on-login policy, on a real sqlite file in a temp dir. */
+/* The account store, the create-on-login policy and account removal, on a real sqlite file
+ * and maildirs in a temp dir. */
 #include "account.h"
 #include "accounts.h"
+#include "mailstore.h"
 #include "test.h"
+#include "test_files.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[64] = "/tmp/chatmail-test-XXXXXX";
 static struct config config;
-
-static void make_config(void)
-{
-	char ini[1024];
-	struct config_error error;
-	int n = snprintf(ini, sizeof ini,
-			 "[params]\nmail_domain = example.org\npassdb_path = %s/passdb.sqlite\n"
-			 "mailboxes_dir = %s/mail\nnocreate_file = %s/nocreate\n"
-			 "vmail_user = %d:%d\nmin_free_disk_space = 0\nmin_available_memory = 0\n"
-			 "max_load_1m = 100000\n",
-			 dir, dir, dir, (int)getuid(), (int)getgid());
-	CHECK(config_parse(&config, ini, (size_t)n, &error, NULL, NULL) == 0);
-}
 
 static int count(const char *addr, int64_t last_login, void *context)
 {
@@ -146,13 +136,69 @@ static void test_login(void)
 	accounts_close(a);
 }
 
+/* SPEC §5: the home goes into the trash before the row, so an address is never handed over
+ * with its old mail. */
+static void test_remove(void)
+{
+	CHECK(mkdir(at("mail"), 0700) == 0 || errno == EEXIST);
+	int root = mailstore_open_root(config.mailboxes_dir);
+	CHECK(root >= 0);
+	struct accounts *accounts = accounts_open(config.passdb_path);
+	CHECK(accounts != NULL);
+	if (accounts == NULL) {
+		close(root);
+		return;
+	}
+	CHECK(accounts_insert(accounts, "old@example.org", "{X}h", 10 * 86400) == ACCOUNTS_OK);
+	CHECK(accounts_insert(accounts, "new@example.org", "{X}h", 50 * 86400) == ACCOUNTS_OK);
+	CHECK(accounts_insert(accounts, "unknown@example.org", "{X}h", 0) == ACCOUNTS_OK);
+	CHECK(mkdir(at("mail/old@example.org"), 0700) == 0);
+	CHECK(mkdir(at("mail/old@example.org/cur"), 0700) == 0);
+	make("mail/old@example.org/cur/mail", "old mail");
+	CHECK(mkdir(at("mail/new@example.org"), 0700) == 0);
+	make("mail/new@example.org/keep", "x");
+
+	/* delete_idle: only while the login day is known and before the given day */
+	CHECK(accounts_delete_idle(accounts, "unknown@example.org", 100 * 86400) ==
+	      ACCOUNTS_NOT_FOUND);
+	CHECK(accounts_delete_idle(accounts, "new@example.org", 50 * 86400) == ACCOUNTS_NOT_FOUND);
+
+	/* an account that logged in since: kept, home back in place */
+	CHECK(account_remove(accounts, root, "new@example.org", 20 * 86400) == ACCOUNT_KEPT);
+	CHECK(exists("mail/new@example.org/keep"));
+
+	CHECK(account_remove(accounts, root, "old@example.org", 20 * 86400) == ACCOUNT_REMOVED);
+	CHECK(!exists("mail/old@example.org"));
+	CHECK(accounts_get(accounts, "old@example.org", (char[PASSWD_HASH_MAX]){0}, NULL) ==
+	      ACCOUNTS_NOT_FOUND);
+	/* nothing of it stays in the trash */
+	CHECK(exists("mail/" MAILSTORE_TRASH) && rmdir(at("mail/" MAILSTORE_TRASH)) == 0);
+
+	/* unconditional (chatmailctl delete): the row without a home, then neither */
+	CHECK(account_remove(accounts, root, "unknown@example.org", 0) == ACCOUNT_REMOVED);
+	CHECK(account_remove(accounts, root, "unknown@example.org", 0) == ACCOUNT_NONE);
+	/* a home without a row goes too */
+	CHECK(mkdir(at("mail/orphan@example.org"), 0700) == 0);
+	CHECK(account_remove(accounts, root, "orphan@example.org", 0) == ACCOUNT_REMOVED);
+	CHECK(!exists("mail/orphan@example.org"));
+
+	/* a leftover of an interrupted run is emptied */
+	CHECK(mkdir(at("mail/" MAILSTORE_TRASH "/123-4-5"), 0700) == 0);
+	make("mail/" MAILSTORE_TRASH "/123-4-5/mail", "x");
+	CHECK(mailstore_empty_trash(root) == 0);
+	CHECK(!exists("mail/" MAILSTORE_TRASH "/123-4-5"));
+	accounts_close(accounts);
+	close(root);
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
-	make_config();
+	make_test_config(&config);
 	test_store();
 	test_migration();
 	test_login();
+	test_remove();
 	char command[128];
 	snprintf(command, sizeof command, "rm -rf '%s'", dir);
 	CHECK(system(command) == 0);

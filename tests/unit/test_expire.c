@@ -1,5 +1,5 @@
 /* Expiry decisions: mail ages and sizes at their edges, inactive accounts by login day, the
- * quota plan (oldest first, the last day spared, down to the target), names on disk. */
+ * quota plan (oldest first, the last day spared, down to the target). */
 #include "expire.h"
 #include "test.h"
 
@@ -106,58 +106,6 @@ static void test_quota(void)
 	CHECK(expire_quota_plan(NULL, 0, 0, 10, &remaining) == 0 && remaining == 0);
 }
 
-static void test_names(void)
-{
-	make_config("");
-#define HOME(s) expire_home_name(&config, (s), sizeof(s) - 1)
-	CHECK(HOME("abcdefghi@example.org"));
-	CHECK(HOME("a@example.org")); /* lengths are not this check's business */
-	CHECK(HOME("a.b-c_d9@example.org"));
-	CHECK(!HOME("Abc@example.org")); /* Dovecot lower-cases: never two spellings */
-	CHECK(!HOME("abc@example.com"));
-	CHECK(!HOME("abc@example.org.evil"));
-	CHECK(!HOME("abc@sub.example.org"));
-	CHECK(!HOME("@example.org"));
-	CHECK(!HOME(".abc@example.org"));
-	CHECK(!HOME("a/b@example.org"));
-	CHECK(!HOME("..@example.org"));
-	CHECK(!HOME("a@b@example.org"));
-	CHECK(!HOME("abc"));
-	CHECK(!HOME(""));
-	CHECK(!HOME(".deleted"));
-	CHECK(!HOME("lost+found"));
-	CHECK(!HOME("ab\0c@example.org"));
-	CHECK(!HOME("a b@example.org"));
-	char long_name[300];
-	memset(long_name, 'a', sizeof long_name);
-	memcpy(long_name + sizeof long_name - 12, "@example.org", 12);
-	CHECK(!expire_home_name(&config, long_name, sizeof long_name));
-	CHECK(expire_home_name(&config, long_name + 300 - 255, 255));
-
-	make_config("mail_domain = 192.0.2.1\n");
-	CHECK(HOME("abc@[192.0.2.1]"));
-	CHECK(!HOME("abc@192.0.2.1"));
-
-#define MAIL(s) expire_mail_name((s), sizeof(s) - 1)
-	CHECK(MAIL("1700000000.M1P2.host,S=123,W=130:2,S"));
-	CHECK(MAIL("x"));
-	CHECK(!MAIL(""));
-	CHECK(!MAIL(".hidden"));
-	CHECK(!MAIL("a/b"));
-	CHECK(!MAIL("a\0b"));
-
-#define FOLDER(s) expire_folder_name((s), sizeof(s) - 1)
-	CHECK(FOLDER(".Sent"));
-	CHECK(FOLDER(".Sent Messages"));
-	CHECK(FOLDER(".a.b"));
-	CHECK(!FOLDER("."));
-	CHECK(!FOLDER(".."));
-	CHECK(!FOLDER("Sent"));
-	CHECK(!FOLDER("cur"));
-	CHECK(!FOLDER(".a/b"));
-	CHECK(!FOLDER(""));
-}
-
 static void test_days(void)
 {
 	char day[16], tiny[4];
@@ -176,7 +124,6 @@ int main(void)
 	test_mails();
 	test_accounts();
 	test_quota();
-	test_names();
 	test_days();
 	return test_summary("expire");
 }

@@ -190,7 +190,7 @@ static void take_names(struct accounts *accounts, int taken)
 static void test_create(void)
 {
 	struct config config;
-	char addr[ADDRESS_MAX + 1], password[PASSWD_MAX], hash[PASSWD_HASH_MAX];
+	char addr[MAILSTORE_ADDRESS_MAX + 1], password[PASSWD_MAX], hash[PASSWD_HASH_MAX];
 
 	make_config(&config, "example.org", "password_min_length = 20\n");
 	struct accounts *accounts = accounts_open(config.passdb_path);

@@ -320,14 +320,20 @@ static void test_armor_headers_are_reported(void)
 	CHECK(armored("Comment: a\nCharset: UTF-8\n", &data, 64, "\n", "", "", &header) ==
 	      OPENPGP_OK);
 	CHECK(header);
-	/* Without the empty line after the header (the reference tolerates it). */
+	/* Without the empty line after a header line: the reference tolerates it, GnuPG and a
+	 * MIME reader do not read the next line as data (found by the oracle): not encrypted. */
 	CHECK(
 	    text_check("-----BEGIN PGP MESSAGE-----\nVersion: 1\n0gA=\n-----END PGP MESSAGE-----\n",
-		       &header) == OPENPGP_OK);
-	CHECK(header);
-	/* Without an empty line at all, the data starts right away. */
+		       &header) == OPENPGP_NO_ARMOR);
+	/* "Key:value" is no header line, and no base64 either. */
+	CHECK(text_check("-----BEGIN PGP MESSAGE-----\nVersion:1\n\n0gA=\n-----END PGP MESSAGE-----\n",
+			 &header) != OPENPGP_OK);
+	/* A CR inside a line ends it for some readers only. */
+	CHECK(text_check("-----BEGIN PGP MESSAGE-----\nComment: a\rb\n\n0gA=\n-----END PGP MESSAGE-----\n",
+			 &header) == OPENPGP_NO_ARMOR);
+	/* Without an empty line at all: not read alike either. */
 	CHECK(text_check("-----BEGIN PGP MESSAGE-----\n0gA=\n-----END PGP MESSAGE-----\n",
-			 &header) == OPENPGP_OK);
+			 &header) == OPENPGP_NO_ARMOR);
 	CHECK(!header);
 	/* A header after the data is just broken base64. */
 	CHECK(text_check(

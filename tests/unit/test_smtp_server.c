@@ -30,12 +30,21 @@ static const char *say(const char *input, size_t len)
 		last_action = action;
 		if (action == SMTP_ACTION_MAIL)
 			smtp_server_mail_accept(&server);
+		if (action == SMTP_ACTION_RCPT)
+			smtp_server_rcpt_accept(&server);
 		if (action == SMTP_ACTION_MESSAGE)
 			smtp_server_message_done(&server, 250, "2.0.0 queued", 12);
 		memcpy(reply, server.reply, server.reply_len);
 		reply[server.reply_len] = '\0';
 	}
 	return reply;
+}
+
+/* The pending reply is exactly expected: an empty or cut reply is no match. */
+static bool reply_is(const char *expected)
+{
+	size_t len = strlen(expected);
+	return server.reply_len == len && memcmp(server.reply, expected, len) == 0;
 }
 
 static const char *line(const char *text)
@@ -52,7 +61,7 @@ static void start(void)
 static void test_greeting_and_ehlo(void)
 {
 	start();
-	CHECK(strncmp(server.reply, "220 example.org ESMTP filtermail\r\n", server.reply_len) == 0);
+	CHECK(reply_is("220 example.org ESMTP filtermail\r\n"));
 	const char *ehlo = line("EHLO client.example\r\n");
 	CHECK(last_action == SMTP_ACTION_REPLY);
 	CHECK(strstr(ehlo, "250-example.org\r\n") == ehlo);
@@ -74,7 +83,7 @@ static void test_sequence(void)
 	CHECK_STR(line("XFORWARD NAME=x\r\n"), "503 5.5.1 Error: send HELO/EHLO first\r\n");
 	line("EHLO x\r\n");
 	CHECK_STR(line("XFORWARD NAME=x ADDR=192.0.2.1\r\n"), "250 2.0.0 Ok\r\n");
-	CHECK(server.xforward.present[SMTP_XFORWARD_ADDR]);
+	CHECK(server.tx.xforward.present[SMTP_XFORWARD_ADDR]);
 	CHECK_STR(line("XFORWARD NAME\r\n"), "501 5.5.4 Syntax: XFORWARD attribute=value...\r\n");
 
 	/* MAIL waits for the caller's decision. */
@@ -83,8 +92,7 @@ static void test_sequence(void)
 	CHECK(consumed == 17);
 	CHECK(server.state == SMTP_STATE_READY);
 	smtp_server_refuse(&server, 450, "4.7.1: Too much mail from a@b");
-	CHECK(strncmp(server.reply, "450 4.7.1: Too much mail from a@b\r\n", server.reply_len) ==
-	      0);
+	CHECK(reply_is("450 4.7.1: Too much mail from a@b\r\n"));
 	CHECK_STR(line("RCPT TO:<c@d>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
 
 	CHECK_STR(line("MAIL FROM:<a@b>\r\n"), "250 2.1.0 Ok\r\n");
@@ -96,13 +104,65 @@ static void test_sequence(void)
 	CHECK_STR(line("RCPT TO:<c@d>\r\n"), "250 2.1.5 Ok\r\n");
 	CHECK_STR(line("DATA x\r\n"), "501 5.5.4 Syntax: DATA\r\n");
 	CHECK_STR(line("RSET\r\n"), "250 2.0.0 Ok\r\n");
-	CHECK(server.recipient_count == 0);
+	CHECK(server.tx.recipient_count == 0);
 	CHECK(server.state == SMTP_STATE_READY);
 	CHECK_STR(line("RCPT TO:<c@d>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
 	/* EHLO also ends a transaction and forgets XFORWARD attributes. */
 	line("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
 	line("EHLO again\r\n");
-	CHECK(server.recipient_count == 0 && !server.xforward.present[SMTP_XFORWARD_ADDR]);
+	CHECK(server.tx.recipient_count == 0 && !server.tx.xforward.present[SMTP_XFORWARD_ADDR]);
+}
+
+static void test_rcpt_waits_for_the_callers_decision(void)
+{
+	size_t consumed;
+	start();
+	line("EHLO x\r\nMAIL FROM:<\"A\"@B.org.>\r\n");
+	/* The sender's canonical form is kept beside what the client wrote. */
+	CHECK_STR(server.tx.mail.address, "\"A\"@B.org.");
+	CHECK_STR(server.tx.sender, "a@b.org");
+	const char *rcpt = "RCPT TO:<User+Tag@Example.ORG.>\r\n";
+	CHECK(smtp_server_input(&server, rcpt, strlen(rcpt), &consumed) == SMTP_ACTION_RCPT);
+	CHECK(server.tx.recipient_count == 1 && server.state == SMTP_STATE_MAIL);
+	CHECK_STR(server.tx.recipients[0].address, "User+Tag@Example.ORG.");
+	CHECK_STR(server.tx.recipients[0].canonical, "user@example.org");
+	smtp_server_rcpt_refuse(&server, 550, "5.1.1 Recipient address rejected: User unknown");
+	const char *refusal = "550 5.1.1 Recipient address rejected: User unknown\r\n";
+	CHECK(server.reply_len == strlen(refusal) &&
+	      memcmp(server.reply, refusal, server.reply_len) == 0);
+	CHECK(server.tx.recipient_count == 0 && server.state == SMTP_STATE_MAIL);
+	CHECK_STR(line("DATA\r\n"), "554 5.5.1 Error: no valid recipients\r\n");
+	CHECK_STR(line("RCPT TO:<c@d>\r\n"), "250 2.1.5 Ok\r\n");
+	CHECK(server.tx.recipient_count == 1 && server.state == SMTP_STATE_RCPT);
+	CHECK_STR(server.tx.recipients[0].address, "c@d");
+}
+
+/* Postfix sends the client's HELO as it came, up to 255 bytes and more once xtext-encoded: a
+ * value past our buffer is shortened, never refused (that would defer the mail forever). */
+static void test_xforward_values_are_truncated(void)
+{
+	char cmd[SMTP_LINE_MAX];
+	start();
+	line("EHLO x\r\n");
+	memcpy(cmd, "XFORWARD HELO=", 14);
+	memset(cmd + 14, 'h', 400);
+	memcpy(cmd + 414, "+2B\r\n", 6);
+	CHECK_STR(say(cmd, 420), "250 2.0.0 Ok\r\n");
+	CHECK(strlen(server.tx.xforward.value[SMTP_XFORWARD_HELO]) == SMTP_XFORWARD_VALUE_MAX);
+	/* A cut never splits an escape. */
+	memset(cmd + 14, 'h', SMTP_XFORWARD_VALUE_MAX - 2);
+	memcpy(cmd + 14 + SMTP_XFORWARD_VALUE_MAX - 2, "+2Bhh\r\n", 8);
+	CHECK_STR(say(cmd, 14 + SMTP_XFORWARD_VALUE_MAX + 6), "250 2.0.0 Ok\r\n");
+	CHECK(strlen(server.tx.xforward.value[SMTP_XFORWARD_HELO]) ==
+	      SMTP_XFORWARD_VALUE_MAX - 2);
+	memset(cmd + 14, 'h', SMTP_XFORWARD_VALUE_MAX - 1);
+	memcpy(cmd + 14 + SMTP_XFORWARD_VALUE_MAX - 1, "+2Bhh\r\n", 8);
+	CHECK_STR(say(cmd, 14 + SMTP_XFORWARD_VALUE_MAX + 7), "250 2.0.0 Ok\r\n");
+	CHECK(strlen(server.tx.xforward.value[SMTP_XFORWARD_HELO]) ==
+	      SMTP_XFORWARD_VALUE_MAX - 1);
+	/* An unknown attribute or a value that is not xtext is still refused. */
+	CHECK_STR(line("XFORWARD HELO=a b=c\r\n"),
+		  "501 5.5.4 Syntax: XFORWARD attribute=value...\r\n");
 }
 
 static void test_mail_arguments(void)
@@ -131,8 +191,8 @@ static void test_message(void)
 {
 	start();
 	line("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nRCPT TO:<e@f>\r\n");
-	CHECK(server.recipient_count == 2);
-	CHECK_STR(server.recipients[1], "e@f");
+	CHECK(server.tx.recipient_count == 2);
+	CHECK_STR(server.tx.recipients[1].address, "e@f");
 	CHECK_STR(line("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
 	CHECK(last_action == SMTP_ACTION_DATA);
 	CHECK(server.state == SMTP_STATE_DATA);
@@ -142,19 +202,19 @@ static void test_message(void)
 	CHECK(consumed == 11);
 	CHECK(smtp_server_input(&server, ".\r\nNOOP\r\n", 9, &consumed) == SMTP_ACTION_MESSAGE);
 	CHECK(consumed == 3);
-	CHECK(server.data.len == 10 && memcmp(server.data.message, "QUIT\r\n.x\r\n", 10) == 0);
-	CHECK(server.recipient_count == 2);
+	CHECK(server.tx.data.len == 10 && memcmp(server.tx.data.message, "QUIT\r\n.x\r\n", 10) == 0);
+	CHECK(server.tx.recipient_count == 2);
 	smtp_server_message_done(&server, 250, "2.0.0 Ok: queued as X", 21);
-	CHECK(strncmp(server.reply, "250 2.0.0 Ok: queued as X\r\n", server.reply_len) == 0);
+	CHECK(reply_is("250 2.0.0 Ok: queued as X\r\n"));
 	CHECK(server.state == SMTP_STATE_READY);
-	CHECK(server.recipient_count == 0 && server.data.message == NULL);
+	CHECK(server.tx.recipient_count == 0 && server.tx.data.message == NULL);
 	CHECK_STR(line("NOOP\r\n"), "250 2.0.0 Ok\r\n");
 
 	/* A message with a problem never reaches the caller. */
 	line("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
 	CHECK_STR(line("a\nb\r\n.\r\n"), "554 5.6.0 Error: bare <LF> in message\r\n");
 	CHECK(last_action == SMTP_ACTION_REPLY);
-	CHECK(server.state == SMTP_STATE_READY && server.recipient_count == 0);
+	CHECK(server.state == SMTP_STATE_READY && server.tx.recipient_count == 0);
 	line("MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n");
 	CHECK_STR(say("a\0b\r\n.\r\n", 8), "554 5.6.0 Error: NUL character in message\r\n");
 
@@ -184,14 +244,16 @@ static void test_pipelining(void)
 		seen[count++] = action;
 		if (action == SMTP_ACTION_MAIL)
 			smtp_server_mail_accept(&server);
+		if (action == SMTP_ACTION_RCPT)
+			smtp_server_rcpt_accept(&server);
 		if (action == SMTP_ACTION_MESSAGE)
 			smtp_server_message_done(&server, 250, "2.0.0 Ok", 8);
 	}
 	CHECK(count == 6);
 	CHECK(seen[0] == SMTP_ACTION_REPLY && seen[1] == SMTP_ACTION_MAIL);
-	CHECK(seen[2] == SMTP_ACTION_REPLY && seen[3] == SMTP_ACTION_DATA);
+	CHECK(seen[2] == SMTP_ACTION_RCPT && seen[3] == SMTP_ACTION_DATA);
 	CHECK(seen[4] == SMTP_ACTION_MESSAGE && seen[5] == SMTP_ACTION_CLOSE);
-	CHECK(strncmp(server.reply, "221 2.0.0 Bye\r\n", server.reply_len) == 0);
+	CHECK(reply_is("221 2.0.0 Bye\r\n"));
 }
 
 static void test_bad_lines(void)
@@ -221,7 +283,7 @@ static void test_bad_lines(void)
 	CHECK(all_dropped);
 	CHECK(smtp_server_input(&server, "a\r\nNOOP\r\n", 9, &consumed) == SMTP_ACTION_REPLY);
 	CHECK(consumed == 3);
-	CHECK(strncmp(server.reply, "500 5.5.2 Error: line too long\r\n", server.reply_len) == 0);
+	CHECK(reply_is("500 5.5.2 Error: line too long\r\n"));
 	CHECK_STR(line("NOOP\r\n"), "250 2.0.0 Ok\r\n");
 }
 
@@ -238,7 +300,7 @@ static void test_limits(void)
 	for (int i = 0; i < 30; i++)
 		CHECK_STR(line("RCPT TO:<more@example.org>\r\n"),
 			  "452 4.5.3 Error: too many recipients\r\n");
-	CHECK(server.recipient_count == SMTP_RECIPIENT_LIMIT);
+	CHECK(server.tx.recipient_count == SMTP_RECIPIENT_LIMIT);
 	/* 452 is not an error toward the hang-up limit: the client sends DATA next. */
 	CHECK_STR(line("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
 
@@ -251,8 +313,7 @@ static void test_limits(void)
 
 	start();
 	smtp_server_timeout(&server);
-	CHECK(strncmp(server.reply, "421 4.4.2 example.org Error: timeout exceeded\r\n",
-		      server.reply_len) == 0);
+	CHECK(reply_is("421 4.4.2 example.org Error: timeout exceeded\r\n"));
 	CHECK_STR(line("QUIT\r\n"), "221 2.0.0 Bye\r\n");
 	CHECK(last_action == SMTP_ACTION_CLOSE);
 }
@@ -262,6 +323,8 @@ int main(void)
 	test_greeting_and_ehlo();
 	test_sequence();
 	test_mail_arguments();
+	test_rcpt_waits_for_the_callers_decision();
+	test_xforward_values_are_truncated();
 	test_message();
 	test_pipelining();
 	test_bad_lines();

@@ -3,26 +3,21 @@
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 BIN="${CHATMAIL_BIN:-$ROOT/build}"
+LAYOUT=$ROOT/layout
+# The port map and the one chatmail.ini writer, shared with scripts/relay and chatmail-setup.
+# shellcheck source=layout/relay-common.sh
+. "$LAYOUT/relay-common.sh"
 
-# A fresh directory $T with a chatmail.ini for a relay of $MAIL_DOMAIN (default example.org)
-# that keeps everything below $T; each argument is one more "key = value" line.
+# A fresh directory $T with a chatmail.ini for a test relay of $MAIL_DOMAIN (default
+# example.org) that keeps everything below $T; each argument is one more "key = value" line.
 relay_dir() {
 	T="$BATS_TEST_TMPDIR"
 	mkdir -p "$T/mail" "$T/state"
 	{
-		echo "[params]"
-		echo "mail_domain = ${MAIL_DOMAIN:-example.org}"
-		echo "passdb_path = $T/passdb.sqlite"
-		echo "mailboxes_dir = $T/mail"
-		echo "nocreate_file = $T/nocreate"
-		echo "state_dir = $T/state"
-		echo "vmail_user = $(id -u):$(id -g)"
-		# resource limits that a busy test machine never trips
-		echo "max_load_1m = 100000"
-		echo "min_available_memory = 0"
-		echo "min_free_disk_space = 0"
-		for line in "$@"; do echo "$line"; done
-	} >"$T/chatmail.ini"
+		relay_ini_below "$T" "$(id -u):$(id -g)"
+		relay_ini_test_relay
+		[ $# = 0 ] || printf '%s\n' "$@"
+	} | relay_ini "$T/chatmail.ini" "${MAIL_DOMAIN:-example.org}"
 	export T CHATMAIL_INI="$T/chatmail.ini" CHATMAIL_LOG="$T/log"
 }
 
@@ -62,5 +57,25 @@ open_path_to() {
 	while [ "$dir" != / ]; do
 		chmod a+x "$dir"
 		dir=$(dirname "$dir")
+	done
+}
+
+# e2e_installed: fails, saying what to do, when the Delta Chat driver's npm packages are missing.
+e2e_installed() {
+	[ -d "$ROOT/tests/e2e/node_modules/@deltachat/stdio-rpc-server" ] || {
+		echo "tests/e2e/node_modules is missing: run scripts/deps" >&2
+		return 1
+	}
+}
+
+# group_complete: the Delta Chat driver's `group A B C` (run's $status and $output) succeeded:
+# B and C joined, and each member's message reached the two others.
+group_complete() {
+	echo "$output"
+	[ "$status" -eq 0 ] || return 1
+	[[ "$output" == *"ok: B and C joined"* ]] || return 1
+	local sender
+	for sender in A B C; do
+		[[ "$output" == *"ok: $sender's message reached "*" in the group, encrypted"* ]] || return 1
 	done
 }

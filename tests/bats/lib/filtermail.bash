@@ -45,6 +45,13 @@ sink_stop() {
 	[ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null || true
 }
 
+# account ADDR [open]: an account as doveauth makes it on a first login (row, maildir home,
+# enforceE2EEincoming); "open" then removes the file, as a user who opted out.
+account() {
+	printf '%s\0%s\0\0' "$1" 'password 123' | "$BIN/doveauth" /bin/true 3<&0
+	[ "${2:-}" != open ] || rm "$T/mail/$1/enforceE2EEincoming"
+}
+
 # chat DIRECTION [smtpchat options]: runs the script on stdin against filtermail spawned as
 # Postfix's spawn(8) does (the socket on stdin, stdout and stderr).
 chat() {

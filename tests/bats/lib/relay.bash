@@ -2,13 +2,15 @@
 # Postfix, Dovecot, OpenDKIM, nginx and the FastCGI app, on a free block of loopback ports.
 # shellcheck shell=bash
 
-# A port block of 11 free ports: the relay's listeners, filtermail's and the reinject ports.
+# A block of free ports for the port map (layout/ports): the relay's listeners, filtermail's
+# and the reinject ports.
 free_port_block() {
 	local base port busy
+	relay_ports
 	while :; do
-		base=$((20000 + (RANDOM % 1100) * 11))  # below the ephemeral range
+		base=$((20000 + (RANDOM % (12000 / PORT_COUNT)) * PORT_COUNT)) # below the ephemeral range
 		busy=0
-		for ((port = base; port < base + 11; port++)); do
+		for ((port = base; port < base + PORT_COUNT; port++)); do
 			ss -Hltn "sport = :$port" | grep -q . && busy=1
 		done
 		[ "$busy" = 0 ] && break
@@ -24,14 +26,10 @@ relay_start() {
 	chmod 755 "$RUN_DIR"
 	export RUN_DIR PORT_BASE
 	PORT_BASE=$(free_port_block)
-	# A test machine is busy: no account creation refused for load (a test's own line wins).
-	export INI_EXTRA="max_load_1m = 100000
-${INI_EXTRA:-}"
 	# the sanitizer builds reserve more address space than Dovecot allows by default
 	AUTH_VSZ_LIMIT=0 "$ROOT/scripts/relay" start
-	# shellcheck source=/dev/null
-	. "$RUN_DIR/ports"
-	export IMAP_PORT IMAPS_PORT SMTP_PORT SUBMISSION_PORT SMTPS_PORT HTTPS_PORT HTTP_PORT
+	relay_ports "$PORT_BASE"
+	export "${LISTENER_PORTS[@]}"
 }
 
 relay_stop() {

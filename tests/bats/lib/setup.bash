@@ -28,32 +28,33 @@ exec_start() {
 	sed -n 's/^ExecStart=\(.\+\)$/\1/p' "$1" | tail -1
 }
 
-# setup_start R: starts every daemon of the installation below R by hand.
+# setup_start R: starts every daemon of the installation below R by hand, as scripts/relay
+# does, with the command lines of the units for OpenDKIM and newemail.
 setup_start() {
-	local r=$1 units=$1/etc/systemd/system logs
-	logs=$(sed -n 's/^log_dir=//p' "$r/etc/chatmail/setup.conf")
-	dovecot -c "$r/etc/dovecot/dovecot.conf"
-	# OpenDKIM and newemail with the command lines of their units
+	SETUP_R=$1 SETUP_UNITS=$1/etc/systemd/system
+	SETUP_LOGS=$(sed -n 's/^log_dir=//p' "$1/etc/chatmail/setup.conf")
+	relay_daemons_start "$1/etc" "$SETUP_LOGS/nginx-error.log" setup_start_opendkim \
+		setup_start_newemail
+}
+
+setup_start_opendkim() {
 	# shellcheck disable=SC2046
-	$(exec_start "$units/opendkim.service.d/chatmail.conf")
-	postfix -c "$r/etc/postfix" start 2>/dev/null
+	$(exec_start "$SETUP_UNITS/opendkim.service.d/chatmail.conf")
+}
+
+setup_start_newemail() {
 	local -a environment
-	mapfile -t environment < <(sed -n 's/^Environment=//p' "$units/chatmail-newemail.service")
+	mapfile -t environment < <(sed -n 's/^Environment=//p' "$SETUP_UNITS/chatmail-newemail.service")
 	# shellcheck disable=SC2046
-	setsid env "${environment[@]}" CHATMAIL_LOG="$logs/newemail.log" \
-		$(exec_start "$units/chatmail-newemail.service") </dev/null >/dev/null 2>&1 &
-	echo $! >"$r/run/chatmail/newemail.pid"
-	nginx -c "$r/etc/nginx/nginx.conf" -e "$logs/nginx-error.log"
+	setsid env "${environment[@]}" CHATMAIL_LOG="$SETUP_LOGS/newemail.log" \
+		$(exec_start "$SETUP_UNITS/chatmail-newemail.service") </dev/null >/dev/null 2>&1 &
+	echo $! >"$SETUP_R/run/chatmail/newemail.pid"
 }
 
 setup_stop() {
 	local r=$1
 	[ -n "$r" ] && [ -d "$r/etc" ] || return 0
-	nginx -c "$r/etc/nginx/nginx.conf" -e /dev/null -s quit 2>/dev/null || true
-	[ -s "$r/run/chatmail/newemail.pid" ] && kill "$(cat "$r/run/chatmail/newemail.pid")" 2>/dev/null
-	postfix -c "$r/etc/postfix" stop >/dev/null 2>&1 || true
-	[ -s "$r/run/opendkim/opendkim.pid" ] && kill "$(cat "$r/run/opendkim/opendkim.pid")" 2>/dev/null
-	doveadm -c "$r/etc/dovecot/dovecot.conf" stop 2>/dev/null || true
+	relay_daemons_stop "$r/etc" /dev/null "$r/run/chatmail/newemail.pid" "$r/run/opendkim/opendkim.pid"
 	local i
 	for ((i = 0; i < 100; i++)); do
 		pgrep -f "$r/" >/dev/null || break

@@ -1,0 +1,77 @@
+#!/usr/bin/env bats
+# chatmail-render: settings for shell (--get, defaults and derived values), a profile's values
+# (--values), and the two profiles of layout/ against the templates.
+
+load lib/common
+
+setup() {
+	relay_dir
+	unset CHATMAIL_LOG # errors on stderr
+}
+
+@test "render: --get prints settings with their defaults and the derived values, one a line" {
+	run "$BIN/chatmail-render" --get mail_domain max_load_1m max_mailbox_size_mb passdb_dir ip_only \
+		virtual_mailbox_domains delete_mails_after vmail_uid
+	[ "$status" -eq 0 ]
+	[ "$output" = "example.org
+100000
+500
+$T
+
+example.org
+20
+$(id -u)" ]
+	relay_ini "$T/ip.ini" 192.0.2.1 </dev/null
+	[ "$(CHATMAIL_INI=$T/ip.ini relay_get ip_only virtual_mailbox_domains address_domain)" = $'yes\n\n[192.0.2.1]' ]
+}
+
+@test "render: --get of an unknown name, or of a bad chatmail.ini, fails naming it" {
+	run "$BIN/chatmail-render" --get mail_domain no_such_key
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"unknown setting no_such_key"* ]]
+	echo "max_message_size = lots" >>"$T/chatmail.ini"
+	run "$BIN/chatmail-render" --get mail_domain
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"max_message_size"* ]]
+}
+
+@test "render: a profile's values fill templates; -D wins over them, and they may not replace a setting" {
+	printf '%s\n' 'dir = {run_dir}/x' '[if ip_only]' 'dir = ip' '[end]' 'name = {dir}/{mail_domain}' >"$T/p.values"
+	run "$BIN/chatmail-render" --values "$T/p.values" -D run_dir=/r --get dir name
+	[ "$output" = $'/r/x\n/r/x/example.org' ]
+	run "$BIN/chatmail-render" --values "$T/p.values" -D run_dir=/r -D dir=/given --get dir name
+	[ "$output" = $'/given\n/given/example.org' ]
+	echo '{name} {max_message_size}' >"$T/in"
+	"$BIN/chatmail-render" --values "$T/p.values" -D run_dir=/r "$T/in" "$T/out"
+	[ "$(cat "$T/out")" = "/r/x/example.org 31457280" ]
+	echo 'max_message_size = 1' >>"$T/p.values"
+	run "$BIN/chatmail-render" --values "$T/p.values" -D run_dir=/r --get name
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"max_message_size is a setting of chatmail.ini"* ]]
+	printf '%s\n' 'a = 1' '[if nothing]' '[end]' >"$T/q.values"
+	run "$BIN/chatmail-render" --values "$T/q.values" --get a
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"q.values:2: unknown name nothing"* ]]
+}
+
+# Every placeholder of conf/ and www/ has a value in each profile, with the inputs its script
+# gives: a name missing from a profile fails here, not at a first setup.
+@test "render: the local and production profiles fill every template of conf/ and www/" {
+	relay_ports 20000
+	local -a local=(-D run_dir=/r -D bin_dir=/b -D listen=127.0.0.1)
+	local -a production=(-D root=/x -D bin_dir=/b -D fqdn=host.test -D ipv6= -D listen_address=
+		-D log_files_dir=)
+	for profile in local production; do
+		local -n inputs=$profile
+		for tree in conf www; do
+			"$BIN/chatmail-render" --values "$LAYOUT/$profile.values" "${inputs[@]}" \
+				"${PORT_DEFINES[@]}" "$ROOT/$tree" "$T/$profile-$tree"
+		done
+	done
+	grep -qx 'listen = 127.0.0.1' "$T/local-conf/dovecot/dovecot.conf"
+	grep -qx 'listen = \*' "$T/production-conf/dovecot/dovecot.conf"
+	grep -qx 'log_path = syslog' "$T/production-conf/dovecot/dovecot.conf"
+	grep -q '^20002 *inet' "$T/production-conf/postfix/master.cf"
+	grep -q "^queue_directory = /x/var/spool/postfix$" "$T/production-conf/postfix/main.cf"
+	grep -q "^queue_directory = /r/postfix/spool$" "$T/local-conf/postfix/main.cf"
+}
