@@ -133,13 +133,6 @@ update_decides() {
 	[[ "$output" == *"--instant-idle rebuilds this machine's dovecot package: not with --root"* ]]
 }
 
-@test "chatmail-setup status says which dovecot build is installed" {
-	fake_machine "$U7+chatmailinstant1" "$U7+chatmailinstant1"
-	run "$BIN/chatmail-setup" status
-	# services of this test machine may be down (exit 1); the line is there either way
-	[[ "$output" == *"dovecot build              instant IDLE build $U7+chatmailinstant1 (IDLE delay 0 ms"* ]]
-}
-
 @test "the daily rebuild timer and its service verify, at the lowest priority" {
 	run "$INSTANT" units "$BATS_TEST_TMPDIR"
 	[ "$status" -eq 0 ]
