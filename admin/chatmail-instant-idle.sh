@@ -107,8 +107,7 @@ fetch_newest_source() {
 	local version
 	while read -r version; do
 		fetch_source "$version" && { echo "$version"; return 0; }
-	done < <("$APT_CACHE" showsrc dovecot | sed -n 's/^Version: //p' | sort -u |
-		sort -r -V)
+	done < <("$APT_CACHE" showsrc dovecot | sed -n 's/^Version: //p' | sort -u -r -V)
 	return 1
 }
 
