@@ -3,7 +3,7 @@
 # templates, prints the DNS zone to publish and checks it, and shows the services.
 #
 # usage: chatmail-setup [install] --domain D [--no-packages] [--root DIR] [--vmail-user U]
-#                       [--log-dir DIR] [--listen ADDR] [--port-base N]
+#                       [--log-dir DIR] [--listen ADDR] [--port-base N] [--instant-idle]
 #        chatmail-setup dns    [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--root DIR]
 #        chatmail-setup check  [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--resolver HOST[:PORT]]
 #                              [--root DIR]
@@ -63,11 +63,15 @@ LAYOUT=$SHARE/layout
 [ -f "$LAYOUT/relay-common.sh" ] || die "cannot find $LAYOUT/relay-common.sh: install it again"
 # shellcheck source=layout/relay-common.sh
 . "$LAYOUT/relay-common.sh"
+# --instant-idle: Debian's dovecot rebuilt with instant IDLE (admin/chatmail-instant-idle.sh).
+INSTANT=$SELF_DIR/chatmail-instant-idle
+[ -z "$SHARE_TREE" ] || INSTANT=$SHARE_TREE/admin/chatmail-instant-idle.sh
 
 # --- options ---
 
 COMMAND=install DOMAIN='' R='' NO_PACKAGES='' VMAIL_USER='' LOG_DIR='' LISTEN='' PORT_BASE=''
 IPV4='' IPV6='' RESOLVER='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+INSTANT_IDLE=''
 
 parse_args() {
 	case "${1:-}" in
@@ -83,6 +87,7 @@ parse_args() {
 			exit 0
 			;;
 		--no-packages) NO_PACKAGES=1 ;;
+		--instant-idle) INSTANT_IDLE=1 ;;
 		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver)
 			[ $# -ge 2 ] || usage_error "$1 needs a value"
 			option_value "$1" "$2"
@@ -127,6 +132,8 @@ validate_args() {
 	[ -z "$IPV4" ] || [[ "$IPV4" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
 		usage_error "--ipv4 wants an IPv4 address"
 	[ -z "$IPV6" ] || [[ "$IPV6" =~ ^[0-9a-fA-F:]+$ ]] || usage_error "--ipv6 wants an IPv6 address"
+	[ -z "$INSTANT_IDLE" ] || [ -z "$R" ] ||
+		usage_error "--instant-idle rebuilds this machine's dovecot package: not with --root"
 	{ [ -n "$SHARE" ] && [ -d "$SHARE/conf" ] && [ -d "$SHARE/www" ]; } ||
 		die "cannot find the templates (conf/, www/) next to $0: set CHATMAIL_SHARE"
 	return 0
@@ -606,6 +613,9 @@ cmd_install() {
 	check_reachable
 	load_setup_conf
 	install_packages
+	# Debian's dovecot rebuilt with instant IDLE, and its daily rebuild timer (a long first build)
+	[ -z "$INSTANT_IDLE" ] || "$INSTANT" install ||
+		warn "--instant-idle: no build yet, Debian's dovecot stays (its timer tries again daily)"
 	check_commands
 	set_layout
 	write_ini
@@ -705,6 +715,8 @@ cmd_status() {
 		state=$(systemctl_files is-enabled "$service" 2>/dev/null || true)
 		printf '%-26s %s\n' "$service" "${state:-not installed}"
 	done
+	# which dovecot build runs: Debian's, or the instant-IDLE one of --instant-idle
+	[ -n "$R" ] || [ ! -x "$INSTANT" ] || printf '%-26s %s\n' "dovecot build" "$("$INSTANT" status)"
 	if ! systemd_running && [ -z "$LOG_DIR" ]; then
 		echo "(the daemons log to syslog: journalctl -t postfix -t dovecot ...)"
 	fi
