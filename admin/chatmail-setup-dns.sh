@@ -307,6 +307,8 @@ dns=none"
 	fi
 }
 
+exists_or_link() { [ -e "$1" ] || [ -L "$1" ]; }
+
 # Points the system at the relay's unbound (after it was (re)started): on a real system only once
 # unbound answers, so that a resolver that does not run never takes the machine's DNS away.
 use_local_resolver() {
@@ -316,9 +318,11 @@ use_local_resolver() {
 		return 0
 	fi
 	stop_resolv_conf_writers
-	if { [ -e "$conf" ] || [ -L "$conf" ]; } && [ ! -e "$conf.chatmail-setup.orig" ] &&
+	# the file it replaces, once (a link is kept as a link, dangling or not)
+	if exists_or_link "$conf" && ! exists_or_link "$conf.chatmail-setup.orig" &&
 		! head -1 "$conf" 2>/dev/null | grep -qxF "$RESOLV_CONF_HEAD"; then
 		cp -P "$conf" "$conf.chatmail-setup.orig"
+		say "kept $conf as $conf.chatmail-setup.orig"
 	fi
 	install_text "$conf" "$(resolv_conf_text)"
 }
