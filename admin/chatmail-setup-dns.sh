@@ -2,8 +2,8 @@
 # chatmail-setup-dns.sh: the dns and check commands of chatmail-setup, which sources this file:
 # the zone a relay's domain must publish, and its comparison with what a resolver answers; and
 # the relay's own DNSSEC-validating resolver (set up, shown by status, verified by check).
-# It uses chatmail-setup's options, paths and helpers (say, die, load_config, load_layout) and
-# layout/relay-common.sh (relay_get, relay_ini).
+# It uses chatmail-setup's options, paths and helpers (say, die, load_config, load_layout,
+# install_file, systemd_running) and layout/relay-common.sh (relay_get, relay_ini).
 
 zone_domain() {
 	if [ -z "$DOMAIN" ]; then
