@@ -6,10 +6,11 @@
 #                       [--log-dir DIR] [--listen ADDR] [--port-base N] [--instant-idle]
 #        chatmail-setup dns    [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--root DIR]
 #        chatmail-setup check  [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--resolver HOST[:PORT]]
-#                              [--root DIR]
+#                              [--signed-name NAME] [--bogus-name NAME] [--root DIR]
 #        chatmail-setup status [--root DIR]
-# exit:  0 done (check: every record right; status: every service up), 1 failed (check: records
-#        missing or wrong; status: a service down), 2 bad usage.
+# exit:  0 done (check: every record right, the resolver validates; status: every service up),
+#        1 failed (check: records missing or wrong, or no DNSSEC validation; status: a service
+#        down), 2 bad usage.
 set -euo pipefail
 shopt -s inherit_errexit
 umask 022
@@ -25,6 +26,8 @@ EXIT_USAGE=2
 PACKAGES="postfix dovecot-imapd dovecot-lmtpd dovecot-sqlite nginx-light spawn-fcgi opendkim opendkim-tools
 postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
 libsqlite3-0 libfcgi0ldbl"
+# The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
+PACKAGES="$PACKAGES unbound dns-root-data"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
@@ -70,7 +73,7 @@ INSTANT=$SELF_DIR/chatmail-instant-idle
 # --- options ---
 
 COMMAND=install DOMAIN='' R='' NO_PACKAGES='' VMAIL_USER='' LOG_DIR='' LISTEN='' PORT_BASE=''
-IPV4='' IPV6='' RESOLVER='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+IPV4='' IPV6='' RESOLVER='' SIGNED_NAME='' BOGUS_NAME='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
 INSTANT_IDLE=''
 
 parse_args() {
@@ -83,12 +86,12 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h | --help)
-			sed -n '4,12s/^# \{0,1\}//p' "$0"
+			sed -n '4,13s/^# \{0,1\}//p' "$0"
 			exit 0
 			;;
 		--no-packages) NO_PACKAGES=1 ;;
-		--instant-idle) INSTANT_IDLE=1 ;;
-		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver)
+IPV4='' IPV6='' RESOLVER='' SIGNED_NAME='' BOGUS_NAME='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+INSTANT_IDLE=''
 			[ $# -ge 2 ] || usage_error "$1 needs a value"
 			option_value "$1" "$2"
 			shift
@@ -111,6 +114,8 @@ option_value() {
 	--ipv4) IPV4=$2 ;;
 	--ipv6) IPV6=$2 ;;
 	--resolver) RESOLVER=$2 ;;
+	--signed-name) SIGNED_NAME=$2 ;;
+	--bogus-name) BOGUS_NAME=$2 ;;
 	*) usage_error "unknown option: $1" ;;
 	esac
 }
@@ -449,7 +454,7 @@ make_self_signed() {
 service_of() { # service_of TOP-DIR RELATIVE-PATH
 	case "$1" in
 	postfix | dovecot | nginx) echo "$1 reload" ;;
-	opendkim) echo "opendkim restart" ;;
+	opendkim | unbound) echo "$1 restart" ;;
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
@@ -528,7 +533,8 @@ enable_units() {
 	local units=() unit
 	mapfile -t units < <(our_units)
 	if systemd_running; then
-		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service)
+		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service
+			unbound.service)
 		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
 	fi
 	command -v "$SYSTEMCTL" >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
@@ -632,6 +638,7 @@ cmd_install() {
 	write_setup_conf
 	enable_units
 	apply_changes
+	use_local_resolver
 	obtain_certificate
 	apply_changes
 	if [ ${#CHANGED[@]} = 0 ]; then
@@ -644,7 +651,7 @@ cmd_install() {
 
 # --- status ---
 
-STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver"
+STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver unbound"
 
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {
@@ -706,6 +713,7 @@ cmd_status() {
 		[ "$state" = active ] || down=1
 		last_errors "$service" | while IFS= read -r line; do printf '    %s\n' "$line"; done
 	done
+	resolver_status || down=1
 	if [ -n "$LOG_DIR" ] && ! systemd_running; then
 		last_errors filtermail | sed 's/^/    filtermail: /'
 	fi
