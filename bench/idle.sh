@@ -5,8 +5,8 @@
 # relay's PSS and RSS by daemon and per idle client; then a message to 100 random clients
 # (IDLE_DELIVERIES) and the time from the SMTP 250 to the client's EXISTS, p50 and p99.
 # The kernel's fs.inotify.max_user_instances (one per client of the mail user) is raised by
-# what the clients need for the run and restored afterwards; the open-file limit only for the
-# benchmark's own processes.
+# what the clients need for the run and restored afterwards; the clients' open-file limit is
+# raised for them alone (the relay's: scripts/relay).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 
@@ -35,11 +35,11 @@ cleanup() {
 	echo "$instances_before" >$INSTANCES
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 echo "$((instances_before + N + 64))" >$INSTANCES ||
 	{ echo "idle: cannot raise $INSTANCES"; exit 1; }
 echo "idle: fs.inotify.max_user_instances $instances_before -> $(cat $INSTANCES) for this run"
-ulimit -n $((N + 1024)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-[ "$(ulimit -n)" -gt "$N" ] || { echo "idle: open files $(ulimit -n) < $N clients"; exit 1; }
+[ "$(ulimit -Hn)" -gt $((N + 64)) ] || { echo "idle: open files $(ulimit -Hn) < $N clients"; exit 1; }
 
 # "name count pss_kib rss_kib" for each daemon (process name) of the relay: the process trees
 # of its daemons' pid files.
@@ -77,7 +77,8 @@ max_imap_connections = $((N + 100))"
 	base=$(relay_memory)
 	read -r base_pss base_rss < <(awk '{ p += $3; r += $4 } END { print p, r }' <<<"$base")
 
-	coproc CLIENTS { exec "$TOOL" 127.0.0.1 "$IMAPS_PORT" "$SMTPS_PORT" chat.test "$N" i \
+	# the clients' own open files; the relay's are scripts/relay's (dovecot_fd_limit)
+	coproc CLIENTS { ulimit -S -n $((N + 64)) && exec "$TOOL" 127.0.0.1 "$IMAPS_PORT" "$SMTPS_PORT" chat.test "$N" i \
 		"$ROOT/tests/data/eml/encrypted.eml" 2>"$RUN_DIR/imapidle.err"; }
 	local idle failed seconds
 	read -r line idle failed seconds <&"${CLIENTS[0]}" || { echo "idle: the clients did not start"; return 1; }
@@ -91,15 +92,22 @@ max_imap_connections = $((N + 100))"
 		printf '  %-16s %6s %10s %10s\n' "$comm" "$count" "$(mib "$pss")" "$(mib "$rss")"
 	done <<<"$now"
 	printf '  %-16s %6s %10s %10s\n' total "" "$(mib "$total_pss")" "$(mib "$total_rss")"
+	local master left
+	master=$(cat "$RUN_DIR/run/dovecot/master.pid")
+	left=$(pgrep -c -x -P "$master" imap)
+	echo "  hibernated: $((idle - left)) clients, $left in imap processes; Dovecot's hibernation" \
+		"errors: $(grep -c "Couldn't hibernate" "$RUN_DIR/log/dovecot.log")"
 	echo "  per idle client: PSS $(((total_pss - base_pss) / N)) KiB, RSS $(((total_rss - base_rss) / N)) KiB" \
 		"(over the relay before the clients: PSS $(mib "$base_pss") MiB, RSS $(mib "$base_rss") MiB)"
 	echo "  10,000 idle clients at this rate: PSS $(mib $((base_pss + (total_pss - base_pss) * 10000 / N))) MiB"
 
 	echo "deliver-random $DELIVERIES" >&"${CLIENTS[1]}"
-	local missing=0 p50 p99 seen
+	local missing=0 p50 p99 seen latencies=$BIN/idle-latency-${1/#0/off}.txt
+	: >"$latencies"
 	while read -r line <&"${CLIENTS[0]}"; do
 		case $line in
 		missing*) missing=$((missing + 1)) ;;
+		exists*) echo "${line##* }" >>"$latencies" ;;
 		latency*)
 			read -r _ p50 p99 seen <<<"$line"
 			break
@@ -109,7 +117,7 @@ max_imap_connections = $((N + 100))"
 	echo "alive" >&"${CLIENTS[1]}"
 	read -r _ idle <&"${CLIENTS[0]}"
 	echo "  SMTP 250 to EXISTS over $seen deliveries: p50 ${p50:-?} ms, p99 ${p99:-?} ms; $missing missing;" \
-		"$idle of $N still connected"
+		"$idle of $N still connected; $(awk '$1 > 100' "$latencies" | wc -l) over 100 ms ($latencies)"
 	echo "  Dovecot's inotify warnings: $(grep -c 'Inotify instance limit' "$RUN_DIR/log/dovecot.log")"
 	echo quit >&"${CLIENTS[1]}"
 	wait "$CLIENTS_PID" 2>/dev/null
