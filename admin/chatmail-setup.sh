@@ -157,6 +157,8 @@ load_setup_conf() {
 # Tests stand in for systemctl and certbot (CHATMAIL_SETUP_SYSTEMCTL, CHATMAIL_SETUP_CERTBOT) to
 # see what a setup under systemd would run; a stand-in systemctl counts as a running systemd.
 SYSTEMCTL=${CHATMAIL_SETUP_SYSTEMCTL:-systemctl}
+# and for sysctl (relay_kernel_limits), to show the kernel limits status checks
+export SYSCTL=${CHATMAIL_SETUP_SYSCTL:-sysctl}
 CERTBOT=${CHATMAIL_SETUP_CERTBOT:-certbot}
 
 systemd_running() {
@@ -443,6 +445,7 @@ service_of() { # service_of TOP-DIR RELATIVE-PATH
 	case "$1" in
 	postfix | dovecot | nginx) echo "$1 reload" ;;
 	opendkim) echo "opendkim restart" ;;
+	sysctl.d) echo "systemd-sysctl restart" ;; # applies every drop-in, ours too
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
@@ -705,10 +708,36 @@ cmd_status() {
 		state=$(systemctl_files is-enabled "$service" 2>/dev/null || true)
 		printf '%-26s %s\n' "$service" "${state:-not installed}"
 	done
+	kernel_status || down=1
 	if ! systemd_running && [ -z "$LOG_DIR" ]; then
 		echo "(the daemons log to syslog: journalctl -t postfix -t dovecot ...)"
 	fi
 	[ "$down" = 0 ] || exit $EXIT_FAILED
+}
+
+# The kernel settings of the sysctl drop-in (fs.inotify for the IDLE clients, the accept queue)
+# against the running kernel. Below --root the kernel is this machine's, not the relay's: shown,
+# not counted.
+kernel_status() {
+	local file=$ETC/sysctl.d/90-chatmail.conf key live wanted
+	if [ ! -f "$file" ]; then
+		printf '%-26s %s\n' "kernel limits" "no $file: run chatmail-setup"
+		return 1
+	fi
+	if relay_kernel_limits "$file" >/dev/null; then
+		printf '%-26s %s\n' "kernel limits" ok
+		return 0
+	fi
+	if [ -n "$R" ]; then
+		printf '%-26s %s\n' "kernel limits" "low (this machine's kernel: not counted below --root)"
+	else
+		printf '%-26s %s\n' "kernel limits" low
+	fi
+	relay_kernel_limits "$file" | while read -r key live wanted; do
+		printf '    %s is %s, the relay wants %s (%s; sysctl --system applies it)\n' "$key" "$live" \
+			"$wanted" "$file"
+	done
+	[ -n "$R" ]
 }
 
 main() {

@@ -107,7 +107,7 @@ max_imap_connections = $((N + 100))"
 	while read -r line <&"${CLIENTS[0]}"; do
 		case $line in
 		missing*) missing=$((missing + 1)) ;;
-		exists*) echo "${line##* }" >>"$latencies" ;;
+		exists*) echo "${line#exists }" >>"$latencies" ;; # "client ms"
 		latency*)
 			read -r _ p50 p99 seen <<<"$line"
 			break
@@ -117,7 +117,7 @@ max_imap_connections = $((N + 100))"
 	echo "alive" >&"${CLIENTS[1]}"
 	read -r _ idle <&"${CLIENTS[0]}"
 	echo "  SMTP 250 to EXISTS over $seen deliveries: p50 ${p50:-?} ms, p99 ${p99:-?} ms; $missing missing;" \
-		"$idle of $N still connected; $(awk '$1 > 100' "$latencies" | wc -l) over 100 ms ($latencies)"
+		"$idle of $N still connected; $(awk '$2 > 100' "$latencies" | wc -l) over 100 ms ($latencies)"
 	echo "  Dovecot's inotify warnings: $(grep -c 'Inotify instance limit' "$RUN_DIR/log/dovecot.log")"
 	echo quit >&"${CLIENTS[1]}"
 	wait "$CLIENTS_PID" 2>/dev/null

@@ -134,16 +134,16 @@ relay_daemons_stop() {
 # (conf/sysctl.d/90-chatmail.conf) against the running kernel. Prints "key live wanted" for each
 # one below what FILE wants and fails when there is one; with "raise", sets each of those with
 # sysctl -w (until the next boot; a higher value is never lowered), prints "key live -> wanted"
-# and fails only when the kernel refused one (a container).
+# and fails only when the kernel refused one (a container). SYSCTL: another sysctl (tests).
 relay_kernel_limits() {
 	local key eq wanted live low=0
 	while read -r key eq wanted; do
 		case $key in '' | '#'*) continue ;; esac
 		[ "$eq" = = ] || continue
-		live=$(sysctl -n "$key" 2>/dev/null) || live=0
+		live=$("${SYSCTL:-sysctl}" -n "$key" 2>/dev/null) || live=0
 		[ "$live" -ge "$wanted" ] && continue
 		if [ "${2:-}" = raise ]; then
-			if sysctl -q -w "$key=$wanted" >/dev/null 2>&1; then
+			if "${SYSCTL:-sysctl}" -q -w "$key=$wanted" >/dev/null 2>&1; then
 				echo "$key $live -> $wanted"
 				continue
 			fi
