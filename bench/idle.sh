@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck shell=bash
 # Idle Delta Chat clients on the whole local relay, with IMAP hibernation on and off: IDLE_CLIENTS
 # IMAPS connections (default 2000), each its own account created at its first login, SELECT
 # INBOX, IDLE; after IDLE_WAIT seconds (default 40, past the 30 s imap_hibernate_timeout) the

@@ -10,7 +10,7 @@ CLIENTS=5
 
 setup_file() {
 	export IMAP_HIBERNATE_TIMEOUT=2s INI_EXTRA="max_imap_connections = 300"
-	relay_start chat.test
+	relay_start chat.test >"$BATS_FILE_TMPDIR/start.out" 2>&1
 }
 
 teardown_file() {
@@ -37,7 +37,7 @@ wait_hibernated() {
 ask() {
 	echo "$1" >&"${CLIENTS_IO[1]}"
 	read -r -t 30 answer <&"${CLIENTS_IO[0]}"
-	echo "$1: $answer" >&3
+	echo "$1: $answer" >&2
 }
 
 @test "the limits for idle clients follow max_imap_connections" {
@@ -86,8 +86,43 @@ ask() {
 		[ "$(grep -c 'imap-hibernate(h0000000[02-4]@chat.test).*Disconnected' "$log")" = 4 ] && break
 		sleep 0.1
 	done
-	cat "$log" >&3
+	cat "$log" >&2
 	[ "$(grep -c 'imap-hibernate(h0000000[02-4]@chat.test).*Disconnected' "$log")" = 4 ]
 	refute grep -q 'Inotify instance limit' "$log"
 	refute grep -qi 'imap-hibernate.*\(error\|fatal\|permission denied\)' "$log"
+}
+
+@test "the relay's start warns about each kernel setting below the drop-in and changes none" {
+	local live
+	live=$(sysctl -n fs.inotify.max_user_instances)
+	if [ "$live" -lt 600 ]; then
+		grep -qx "relay: warning: fs.inotify.max_user_instances is $live, this relay wants 600" \
+			"$BATS_FILE_TMPDIR/start.out"
+		grep -q 'RELAY_SYSCTL=raise raises these settings' "$BATS_FILE_TMPDIR/start.out"
+	else
+		refute grep -q max_user_instances "$BATS_FILE_TMPDIR/start.out"
+	fi
+	refute grep -q '^relay: raised' "$BATS_FILE_TMPDIR/start.out"
+}
+
+@test "relay_kernel_limits lists the low settings, and raises only those with raise" {
+	# a stand-in sysctl: instances 128, watches 500000 (above the 9600 wanted), -w recorded
+	cat >"$BATS_TEST_TMPDIR/sysctl" <<'FAKE'
+#!/bin/bash
+case "$*" in
+"-n fs.inotify.max_user_instances") echo 128 ;;
+-n*) echo 500000 ;;
+*) echo "$*" >>"${0%/*}/written" ;;
+esac
+FAKE
+	chmod 755 "$BATS_TEST_TMPDIR/sysctl"
+	local file=$RUN_DIR/etc/sysctl.d/90-chatmail.conf
+	SYSCTL=$BATS_TEST_TMPDIR/sysctl run relay_kernel_limits "$file"
+	[ "$status" -eq 1 ]
+	[ "$output" = "fs.inotify.max_user_instances 128 600" ]
+	[ ! -e "$BATS_TEST_TMPDIR/written" ]
+	SYSCTL=$BATS_TEST_TMPDIR/sysctl run relay_kernel_limits "$file" raise
+	[ "$status" -eq 0 ]
+	[ "$output" = "fs.inotify.max_user_instances 128 -> 600" ]
+	[ "$(cat "$BATS_TEST_TMPDIR/written")" = "-q -w fs.inotify.max_user_instances=600" ]
 }
