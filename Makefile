@@ -92,12 +92,14 @@ $(BUILD)/asan/oracle: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ORACLE_SRC)) $(BUIL
 # benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
+# A tool's extra libraries are in tool_<name>_LIBS.
+tool_imapidle_LIBS = -lssl -lcrypto
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(tool_$*_LIBS) $(LDLIBS)
 $(BUILD)/asan/tools/%: tests/tools/%.c $(BUILD)/asan/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(tool_$*_LIBS) $(LDLIBS)
 
 deps:
 	@scripts/deps

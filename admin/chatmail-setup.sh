@@ -90,8 +90,8 @@ parse_args() {
 			exit 0
 			;;
 		--no-packages) NO_PACKAGES=1 ;;
-IPV4='' IPV6='' RESOLVER='' SIGNED_NAME='' BOGUS_NAME='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
-INSTANT_IDLE=''
+		--instant-idle) INSTANT_IDLE=1 ;;
+		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver | --signed-name | --bogus-name)
 			[ $# -ge 2 ] || usage_error "$1 needs a value"
 			option_value "$1" "$2"
 			shift
@@ -169,6 +169,8 @@ load_setup_conf() {
 # Tests stand in for systemctl and certbot (CHATMAIL_SETUP_SYSTEMCTL, CHATMAIL_SETUP_CERTBOT) to
 # see what a setup under systemd would run; a stand-in systemctl counts as a running systemd.
 SYSTEMCTL=${CHATMAIL_SETUP_SYSTEMCTL:-systemctl}
+# and for sysctl (relay_kernel_limits), to show the kernel limits status checks
+export SYSCTL=${CHATMAIL_SETUP_SYSCTL:-sysctl}
 CERTBOT=${CHATMAIL_SETUP_CERTBOT:-certbot}
 
 systemd_running() {
@@ -455,6 +457,7 @@ service_of() { # service_of TOP-DIR RELATIVE-PATH
 	case "$1" in
 	postfix | dovecot | nginx) echo "$1 reload" ;;
 	opendkim | unbound) echo "$1 restart" ;;
+	sysctl.d) echo "systemd-sysctl restart" ;; # applies every drop-in, ours too
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
@@ -725,10 +728,36 @@ cmd_status() {
 	done
 	# which dovecot build runs: Debian's, or the instant-IDLE one of --instant-idle
 	[ -n "$R" ] || [ ! -x "$INSTANT" ] || printf '%-26s %s\n' "dovecot build" "$("$INSTANT" status)"
+	kernel_status || down=1
 	if ! systemd_running && [ -z "$LOG_DIR" ]; then
 		echo "(the daemons log to syslog: journalctl -t postfix -t dovecot ...)"
 	fi
 	[ "$down" = 0 ] || exit $EXIT_FAILED
+}
+
+# The kernel settings of the sysctl drop-in (fs.inotify for the IDLE clients, the accept queue)
+# against the running kernel. Below --root the kernel is this machine's, not the relay's: shown,
+# not counted.
+kernel_status() {
+	local file=$ETC/sysctl.d/90-chatmail.conf key live wanted
+	if [ ! -f "$file" ]; then
+		printf '%-26s %s\n' "kernel limits" "no $file: run chatmail-setup"
+		return 1
+	fi
+	if relay_kernel_limits "$file" >/dev/null; then
+		printf '%-26s %s\n' "kernel limits" ok
+		return 0
+	fi
+	if [ -n "$R" ]; then
+		printf '%-26s %s\n' "kernel limits" "low (this machine's kernel: not counted below --root)"
+	else
+		printf '%-26s %s\n' "kernel limits" low
+	fi
+	relay_kernel_limits "$file" | while read -r key live wanted; do
+		printf '    %s is %s, the relay wants %s (%s; sysctl --system applies it)\n' "$key" "$live" \
+			"$wanted" "$file"
+	done
+	[ -n "$R" ]
 }
 
 main() {

@@ -368,8 +368,8 @@ FAKE
 	for call in "systemctl daemon-reload" "systemctl --quiet enable chatmail-newemail.service" \
 		"systemctl --quiet enable chatmail-expire.timer" "systemctl --quiet enable certbot.timer" \
 		"systemctl restart chatmail-newemail" "systemctl restart opendkim" \
-		"systemctl reload-or-restart postfix" "systemctl reload-or-restart dovecot" \
-		"systemctl reload-or-restart nginx" \
+		"systemctl reload-or-restart postfix" "systemctl restart dovecot" \
+		"systemctl restart systemd-sysctl" "systemctl reload-or-restart nginx" \
 		"systemctl --quiet enable unbound.service" "systemctl restart unbound" \
 		"systemctl disable --now systemd-resolved.service" "systemctl mask systemd-resolved.service" \
 		"certbot certonly --non-interactive --agree-tos --register-unsafely-without-email --webroot -w $other/var/www/chatmail --cert-name chat.test -d chat.test -d mta-sts.chat.test"; do
@@ -394,4 +394,27 @@ FAKE
 	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
 systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"
+}
+
+@test "setup: the kernel limits of the sysctl drop-in and Dovecot's open files, checked by status" {
+	grep -qx 'fs.inotify.max_user_instances = 20000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'fs.inotify.max_user_watches = 320000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'net.core.somaxconn = 10000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'LimitNOFILE=41024' "$R/etc/systemd/system/dovecot.service.d/chatmail.conf"
+	grep -q "wrote $R/etc/sysctl.d/90-chatmail.conf" "$R/setup.out"
+	grep -q 'do it yourself: .*restart systemd-sysctl' "$R/setup.out"
+	# a stand-in sysctl: the kernel as the drop-in wants it, then one setting low
+	cat >"$BATS_TEST_TMPDIR/sysctl" <<'FAKE'
+#!/bin/bash
+[ "$2" = fs.inotify.max_user_instances ] && echo "${INSTANCES:-20000}" || echo 320000
+FAKE
+	chmod 755 "$BATS_TEST_TMPDIR/sysctl"
+	export CHATMAIL_SETUP_SYSCTL=$BATS_TEST_TMPDIR/sysctl
+	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qE '^kernel limits +ok$' <<<"$output"
+	INSTANCES=128 run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	grep -qE "^kernel limits +low \(this machine's kernel: not counted below --root\)$" <<<"$output"
+	grep -qx "    fs.inotify.max_user_instances is 128, the relay wants 20000 ($R/etc/sysctl.d/90-chatmail.conf; sysctl --system applies it)" <<<"$output"
+	refute grep -q max_user_watches <<<"$output"
 }
