@@ -100,12 +100,14 @@ $(BUILD)/asan/oracle: $(patsubst %.c,$(BUILD)/asan/obj/%.o,$(ORACLE_SRC)) $(BUIL
 # benchmarks (normal build) drive, linked with the library for its stream layer.
 TOOL_SRC = $(wildcard tests/tools/*.c)
 TOOL_BIN = $(patsubst tests/tools/%.c,$(BUILD)/asan/tools/%,$(TOOL_SRC))
+# A tool's extra libraries are in tool_<name>_LIBS.
+tool_imapidle_LIBS = -lssl -lcrypto
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(tool_$*_LIBS) $(LDLIBS)
 $(BUILD)/asan/tools/%: tests/tools/%.c $(BUILD)/asan/libchatmail.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(tool_$*_LIBS) $(LDLIBS)
 
 deps:
 	@scripts/deps
@@ -170,7 +172,18 @@ bench: all $(BENCH_BIN) $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/bench
 
 run: deps all
-	@CHATMAIL_BIN=$(abspath $(BUILD)) scripts/run
+	@CHATMAIL_BIN=$(abspath $(BUILD)) $(if $(INSTANT_IDLE),$(INSTANT_RUN)) scripts/run
+
+# Opt-in: Debian's dovecot rebuilt with instant IDLE (admin/chatmail-instant-idle.sh), built once
+# into build/dovecot-instant for every BUILD (a long build, at the lowest priority), then the
+# relay suites and tests/instant-idle/ on it. `make run INSTANT_IDLE=1` and bench/instant-idle.sh
+# use it; the build's Dovecot takes the system's place only for them (a private mount namespace).
+INSTANT_CACHE = build/dovecot-instant
+INSTANT_RUN = admin/chatmail-instant-idle.sh run --cache $(INSTANT_CACHE)
+instant-idle: deps all $(addprefix $(BUILD)/asan/,$(BUILT)) $(BUILD)/asan/chatmail-setup $(TOOL_BIN)
+	@INSTANT_IDLE_JOBS=2 admin/chatmail-instant-idle.sh build --cache $(INSTANT_CACHE) --local
+	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) $(INSTANT_RUN) scripts/check
+	@CHATMAIL_BIN=$(abspath $(BUILD)/asan) $(INSTANT_RUN) bats tests/instant-idle
 
 # Programs and chatmail-setup into bin/; the templates, pages, the layout (render values, port
 # map, the shell chatmail-setup shares with scripts/relay) and chatmail-setup's DNS part (files
@@ -181,6 +194,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/chatmail $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(addprefix $(BUILD)/,$(BUILT)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 admin/chatmail-setup.sh $(DESTDIR)$(PREFIX)/bin/chatmail-setup
+	install -m 0755 admin/chatmail-instant-idle.sh $(DESTDIR)$(PREFIX)/bin/chatmail-instant-idle
 	rm -rf $(addprefix $(DESTDIR)$(PREFIX)/share/chatmail/,conf www layout)
 	for f in $(SHARE_FILES); do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/chatmail/$$f || exit 1; done
 	install -m 0644 admin/chatmail-setup-dns.sh $(DESTDIR)$(PREFIX)/share/chatmail/
@@ -189,5 +203,5 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps check clang unit fuzz bench run install clean
+.PHONY: all deps check clang unit fuzz bench run install clean instant-idle
 .SECONDARY:

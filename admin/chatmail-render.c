@@ -65,6 +65,38 @@ static const char *shared_constant(struct sources *sources, const char *name, si
 	return n > 0 && (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
 }
 
+/* What a relay of max_imap_connections idle clients needs of Dovecot and the kernel. Each
+ * connection may be held by imap-login (TLS) and by imap or imap-hibernate at once, and each
+ * keeps one inotify instance of the mail user watching a few paths of its maildir: twice the
+ * connections covers a client waking up (its new imap process watches before the hibernated
+ * one lets go), LMTP and the rest. */
+#define INOTIFY_WATCHES_PER_INSTANCE 16
+#define FD_LIMIT_SPARE 1024
+#define SOMAXCONN_MIN 4096
+#define SOMAXCONN_MAX 65535
+
+static int connection_limit(const struct config *config, const char *name, char *out, size_t size)
+{
+	unsigned long connections = config->max_imap_connections, twice = 2 * connections;
+	unsigned long client_limit = twice < 1000 ? 1000 : twice;
+	unsigned long value;
+	if (strcmp(name, "dovecot_client_limit") == 0)
+		value = client_limit;
+	else if (strcmp(name, "dovecot_fd_limit") == 0) /* a client's socket and inotify fd */
+		value = 2 * client_limit + FD_LIMIT_SPARE;
+	else if (strcmp(name, "inotify_max_user_instances") == 0)
+		value = twice;
+	else if (strcmp(name, "inotify_max_user_watches") == 0)
+		value = twice * INOTIFY_WATCHES_PER_INSTANCE;
+	else if (strcmp(name, "somaxconn") == 0)
+		value = connections < SOMAXCONN_MIN   ? SOMAXCONN_MIN
+			: connections > SOMAXCONN_MAX ? SOMAXCONN_MAX
+						      : connections;
+	else
+		return -1;
+	return snprintf(out, size, "%lu", value);
+}
+
 /* The uid (or gid) of vmail_user, a user name or "uid:gid". */
 static int vmail_id(const char *vmail_user, bool gid, char *out, size_t size)
 {
@@ -115,7 +147,7 @@ static int derived_value(const struct config *config, const char *name, char *ou
 		return snprintf(out, size, "%.*s", (int)strcspn(key, " \t"), key);
 	if (strcmp(name, "vmail_uid") == 0 || strcmp(name, "vmail_gid") == 0)
 		return vmail_id(config->vmail_user, name[6] == 'g', out, size);
-	return -1;
+	return connection_limit(config, name, out, size);
 }
 
 /* chatmail.ini's value of a key, or a derived value, as text; NULL when there is none. */

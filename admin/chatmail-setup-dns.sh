@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # chatmail-setup-dns.sh: the dns and check commands of chatmail-setup, which sources this file:
-# the zone a relay's domain must publish, and its comparison with what a resolver answers.
-# It uses chatmail-setup's options, paths and helpers (say, die, load_config, load_layout) and
-# layout/relay-common.sh (relay_get, relay_ini).
+# the zone a relay's domain must publish, and its comparison with what a resolver answers; and
+# the relay's own DNSSEC-validating resolver (set up, shown by status, verified by check).
+# It uses chatmail-setup's options, paths and helpers (say, die, load_config, load_layout,
+# install_file, systemd_running) and layout/relay-common.sh (relay_get, relay_ini).
 
 zone_domain() {
 	if [ -z "$DOMAIN" ]; then
@@ -123,18 +124,24 @@ txt_tag() {
 	sed -n 's/^\(v=[A-Za-z0-9]*\).*/\1/p' <<<"$1"
 }
 
-# dig_records NAME TYPE: the answer in DIG_OUT (not printed, so that a failure stops this shell).
-dig_records() {
-	local server=() host=$RESOLVER port=53
+# dig's arguments for --resolver HOST[:PORT] in SERVER_ARGS (none: the system resolver).
+resolver_args() {
+	local host=$RESOLVER port=53
+	SERVER_ARGS=()
 	case "$RESOLVER" in
-	"") ;;
+	"") return 0 ;;
 	\[*\]:*) host=${RESOLVER%]:*} host=${host#[} port=${RESOLVER##*]:} ;;
 	*:*:*) ;; # a bare IPv6 address
 	*:*) host=${RESOLVER%:*} port=${RESOLVER#*:} ;;
 	esac
-	[ -z "$RESOLVER" ] || server=("@$host" -p "$port")
+	SERVER_ARGS=("@$host" -p "$port")
+}
+
+# dig_records NAME TYPE: the answer in DIG_OUT (not printed, so that a failure stops this shell).
+dig_records() {
+	resolver_args
 	local out
-	if ! out=$(dig +short +time=3 +tries=2 "${server[@]}" "$1" "$2" 2>&1) || [[ "$out" == *";; "* ]]; then
+	if ! out=$(dig +short +time=3 +tries=2 "${SERVER_ARGS[@]}" "$1" "$2" 2>&1) || [[ "$out" == *";; "* ]]; then
 		die "cannot ask ${RESOLVER:-the resolver} for $1 $2: $(tail -1 <<<"$out" | sed 's/^;; //')"
 	fi
 	DIG_OUT=$out
@@ -143,6 +150,8 @@ dig_records() {
 cmd_check() {
 	zone_domain
 	command -v dig >/dev/null || die "dig is missing (Debian package bind9-dnsutils)"
+	local dnssec_ok=1
+	check_dnssec || dnssec_ok=
 	local zone name type data key right=0 missing=0 wrong=0
 	zone=$(zone_records | grep -v '^;')
 	local -A expected=()
@@ -174,5 +183,146 @@ cmd_check() {
 		fi
 	done <<<"$keys"
 	say "$right right, $missing missing, $wrong wrong"
-	[ $((missing + wrong)) = 0 ] || exit "$EXIT_FAILED"
+	[ $((missing + wrong)) = 0 ] && [ -n "$dnssec_ok" ] || exit "$EXIT_FAILED"
+}
+
+# --- the relay's resolver ---
+#
+# filtermail takes DKIM keys, Postfix MX records and the MTA-STS resolver its policies' names from
+# the system resolver, /etc/resolv.conf. chatmail-setup makes that Debian's unbound on loopback
+# (conf/unbound), which validates DNSSEC with Debian's root trust anchor, so a forged answer for a
+# signed zone fails instead of reaching them. /etc/resolv.conf becomes a plain file naming only
+# 127.0.0.1: no fallback to another resolver, which would answer unvalidated whenever unbound is
+# down (mail then waits: 451 for a DKIM key, deferred delivery). What else would rewrite the file
+# is told not to: systemd-resolved is masked (it links the file to its stub, which asks the
+# provider's resolvers), dhclient gets an enter hook, NetworkManager dns=none. resolvconf leaves
+# a plain file alone. OpenDKIM resolves with its own libunbound, not through this file.
+
+RESOLV_CONF_HEAD="# Written by chatmail-setup: the relay's own DNSSEC-validating unbound (chatmail-setup status)."
+
+resolv_conf_text() {
+	echo "$RESOLV_CONF_HEAD"
+	echo "# The file it replaced is kept as resolv.conf.chatmail-setup.orig."
+	echo "nameserver 127.0.0.1"
+	# glibc passes the AD flag on only from a resolver it is told to trust: this one validates
+	echo "options edns0 trust-ad"
+}
+
+# dnssec_query SERVER-ARGS... NAME: the status (NOERROR, SERVFAIL...) and AD flag of NAME SOA asked
+# with DNSSEC, as "STATUS ad" or "STATUS -" in DNSSEC_GOT; dies when the resolver does not answer.
+dnssec_query() {
+	local out status flags
+	if ! out=$(dig +dnssec +time=3 +tries=2 "$@" SOA 2>&1) || ! grep -q 'status: ' <<<"$out"; then
+		die "cannot ask ${RESOLVER:-the resolver} for ${*: -1} SOA: $(tail -1 <<<"$out" | sed 's/^;; //')"
+	fi
+	status=$(sed -n 's/.*status: \([A-Z]*\).*/\1/p' <<<"$out" | head -1)
+	flags=$(sed -n 's/^;; flags: \([a-z ]*\);.*/\1/p' <<<"$out" | head -1)
+	DNSSEC_GOT="$status -"
+	[[ " $flags " != *" ad "* ]] || DNSSEC_GOT="$status ad"
+}
+
+# A validating resolver answers a signed name with the AD flag and refuses a name whose
+# signatures are broken (SERVFAIL). The names: the root zone, signed since 2010, and Comcast's
+# dnssec-failed.org, broken on purpose; --signed-name and --bogus-name give others (tests).
+check_dnssec() {
+	local signed=${SIGNED_NAME:-.} bogus=${BOGUS_NAME:-dnssec-failed.org} got ok=1
+	local who=${RESOLVER:-the system resolver}
+	resolver_args
+	dnssec_query "${SERVER_ARGS[@]}" "$signed"
+	got=$DNSSEC_GOT
+	case "$got" in
+	"NOERROR ad") ;;
+	NOERROR*)
+		echo "dnssec: $who does not validate: $signed SOA answered without the AD flag"
+		ok=
+		;;
+	*)
+		echo "dnssec: $who fails on the signed name $signed SOA (${got% *}): trust anchor, clock, or the name's signatures"
+		ok=
+		;;
+	esac
+	dnssec_query "${SERVER_ARGS[@]}" "$bogus"
+	got=$DNSSEC_GOT
+	case "$got" in
+	SERVFAIL*) ;;
+	*)
+		echo "dnssec: $who does not validate: it answers $bogus SOA (${got% *}), whose signatures are broken; a validating resolver refuses it (SERVFAIL)"
+		ok=
+		;;
+	esac
+	[ -n "$ok" ] || return 1
+	say "$who validates DNSSEC ($signed authenticated, $bogus refused)"
+}
+
+# The nameservers a resolv.conf names, one a line.
+resolv_conf_servers() {
+	sed -n 's/^[[:space:]]*nameserver[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$1" 2>/dev/null || true
+}
+
+# status: which resolver the system asks; 1 when it is not the relay's own.
+resolver_status() {
+	local servers
+	servers=$(resolv_conf_servers "$ETC/resolv.conf" | paste -sd' ')
+	if [ "$servers" = 127.0.0.1 ]; then
+		printf '%-26s %s\n' resolver "127.0.0.1 (unbound, $ETC/resolv.conf)"
+		return 0
+	fi
+	printf '%-26s %s\n' resolver "${servers:-none} in $ETC/resolv.conf, not the relay's unbound: run chatmail-setup"
+	return 1
+}
+
+# Does unbound answer on loopback (before the system is pointed at it)?
+local_resolver_answers() {
+	dig +time=2 +tries=2 @127.0.0.1 . SOA 2>/dev/null | grep -q 'status: NOERROR'
+}
+
+# install_text DEST TEXT: a small file of ours, written when it differs.
+install_text() {
+	local tmp
+	tmp=$(mktemp)
+	printf '%s\n' "$2" >"$tmp"
+	install_file "$tmp" "$1" 0644 root:root
+	rm -f "$tmp"
+}
+
+# Keeps DHCP, NetworkManager and systemd-resolved from rewriting /etc/resolv.conf.
+stop_resolv_conf_writers() {
+	if [ -d "$ETC/dhcp" ]; then
+		install_text "$ETC/dhcp/dhclient-enter-hooks.d/chatmail-resolver" "# Written by chatmail-setup: /etc/resolv.conf names the relay's own unbound; the
+# DHCP server's resolvers must not replace it (dhclient-script sources this hook).
+make_resolv_conf() { :; }"
+	fi
+	if [ -d "$ETC/NetworkManager/conf.d" ]; then
+		local before=${#CHANGED[@]}
+		install_text "$ETC/NetworkManager/conf.d/chatmail-dns.conf" "# Written by chatmail-setup: /etc/resolv.conf names the relay's own unbound.
+[main]
+dns=none"
+		[ "$before" = ${#CHANGED[@]} ] || add_unique RELOAD NetworkManager
+	fi
+	if systemd_running && [ "$("$SYSTEMCTL" is-enabled systemd-resolved.service 2>/dev/null)" = enabled ]; then
+		"$SYSTEMCTL" disable --now systemd-resolved.service
+		"$SYSTEMCTL" mask systemd-resolved.service
+		say "stopped and masked systemd-resolved: the relay's unbound resolves"
+		CHANGED+=("masked systemd-resolved")
+	fi
+}
+
+exists_or_link() { [ -e "$1" ] || [ -L "$1" ]; }
+
+# Points the system at the relay's unbound (after it was (re)started): on a real system only once
+# unbound answers, so that a resolver that does not run never takes the machine's DNS away.
+use_local_resolver() {
+	local conf=$ETC/resolv.conf
+	if [ -z "$R" ] && ! local_resolver_answers; then
+		warn "unbound does not answer on 127.0.0.1: $conf left as it is (chatmail-setup status; run chatmail-setup again)"
+		return 0
+	fi
+	stop_resolv_conf_writers
+	# the file it replaces, once (a link is kept as a link, dangling or not)
+	if exists_or_link "$conf" && ! exists_or_link "$conf.chatmail-setup.orig" &&
+		! head -1 "$conf" 2>/dev/null | grep -qxF "$RESOLV_CONF_HEAD"; then
+		cp -P "$conf" "$conf.chatmail-setup.orig"
+		say "kept $conf as $conf.chatmail-setup.orig"
+	fi
+	install_text "$conf" "$(resolv_conf_text)"
 }

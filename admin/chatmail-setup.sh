@@ -3,13 +3,14 @@
 # templates, prints the DNS zone to publish and checks it, and shows the services.
 #
 # usage: chatmail-setup [install] --domain D [--no-packages] [--root DIR] [--vmail-user U]
-#                       [--log-dir DIR] [--listen ADDR] [--port-base N]
+#                       [--log-dir DIR] [--listen ADDR] [--port-base N] [--instant-idle]
 #        chatmail-setup dns    [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--root DIR]
 #        chatmail-setup check  [--domain D] [--ipv4 ADDR] [--ipv6 ADDR] [--resolver HOST[:PORT]]
-#                              [--root DIR]
+#                              [--signed-name NAME] [--bogus-name NAME] [--root DIR]
 #        chatmail-setup status [--root DIR]
-# exit:  0 done (check: every record right; status: every service up), 1 failed (check: records
-#        missing or wrong; status: a service down), 2 bad usage.
+# exit:  0 done (check: every record right, the resolver validates; status: every service up),
+#        1 failed (check: records missing or wrong, or no DNSSEC validation; status: a service
+#        down), 2 bad usage.
 set -euo pipefail
 shopt -s inherit_errexit
 umask 022
@@ -25,6 +26,8 @@ EXIT_USAGE=2
 PACKAGES="postfix dovecot-imapd dovecot-lmtpd dovecot-sqlite nginx-light spawn-fcgi opendkim opendkim-tools
 postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
 libsqlite3-0 libfcgi0ldbl"
+# The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
+PACKAGES="$PACKAGES unbound dns-root-data"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
@@ -63,11 +66,15 @@ LAYOUT=$SHARE/layout
 [ -f "$LAYOUT/relay-common.sh" ] || die "cannot find $LAYOUT/relay-common.sh: install it again"
 # shellcheck source=layout/relay-common.sh
 . "$LAYOUT/relay-common.sh"
+# --instant-idle: Debian's dovecot rebuilt with instant IDLE (admin/chatmail-instant-idle.sh).
+INSTANT=$SELF_DIR/chatmail-instant-idle
+[ -z "$SHARE_TREE" ] || INSTANT=$SHARE_TREE/admin/chatmail-instant-idle.sh
 
 # --- options ---
 
 COMMAND=install DOMAIN='' R='' NO_PACKAGES='' VMAIL_USER='' LOG_DIR='' LISTEN='' PORT_BASE=''
-IPV4='' IPV6='' RESOLVER='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+IPV4='' IPV6='' RESOLVER='' SIGNED_NAME='' BOGUS_NAME='' LOG_DIR_SET='' LISTEN_SET='' PORT_BASE_SET=
+INSTANT_IDLE=''
 
 parse_args() {
 	case "${1:-}" in
@@ -79,11 +86,12 @@ parse_args() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		-h | --help)
-			sed -n '4,12s/^# \{0,1\}//p' "$0"
+			sed -n '4,13s/^# \{0,1\}//p' "$0"
 			exit 0
 			;;
 		--no-packages) NO_PACKAGES=1 ;;
-		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver)
+		--instant-idle) INSTANT_IDLE=1 ;;
+		--domain | --root | --vmail-user | --log-dir | --listen | --port-base | --ipv4 | --ipv6 | --resolver | --signed-name | --bogus-name)
 			[ $# -ge 2 ] || usage_error "$1 needs a value"
 			option_value "$1" "$2"
 			shift
@@ -106,6 +114,8 @@ option_value() {
 	--ipv4) IPV4=$2 ;;
 	--ipv6) IPV6=$2 ;;
 	--resolver) RESOLVER=$2 ;;
+	--signed-name) SIGNED_NAME=$2 ;;
+	--bogus-name) BOGUS_NAME=$2 ;;
 	*) usage_error "unknown option: $1" ;;
 	esac
 }
@@ -127,6 +137,8 @@ validate_args() {
 	[ -z "$IPV4" ] || [[ "$IPV4" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
 		usage_error "--ipv4 wants an IPv4 address"
 	[ -z "$IPV6" ] || [[ "$IPV6" =~ ^[0-9a-fA-F:]+$ ]] || usage_error "--ipv6 wants an IPv6 address"
+	[ -z "$INSTANT_IDLE" ] || [ -z "$R" ] ||
+		usage_error "--instant-idle rebuilds this machine's dovecot package: not with --root"
 	{ [ -n "$SHARE" ] && [ -d "$SHARE/conf" ] && [ -d "$SHARE/www" ]; } ||
 		die "cannot find the templates (conf/, www/) next to $0: set CHATMAIL_SHARE"
 	return 0
@@ -157,6 +169,8 @@ load_setup_conf() {
 # Tests stand in for systemctl and certbot (CHATMAIL_SETUP_SYSTEMCTL, CHATMAIL_SETUP_CERTBOT) to
 # see what a setup under systemd would run; a stand-in systemctl counts as a running systemd.
 SYSTEMCTL=${CHATMAIL_SETUP_SYSTEMCTL:-systemctl}
+# and for sysctl (relay_kernel_limits), to show the kernel limits status checks
+export SYSCTL=${CHATMAIL_SETUP_SYSCTL:-sysctl}
 CERTBOT=${CHATMAIL_SETUP_CERTBOT:-certbot}
 
 systemd_running() {
@@ -442,7 +456,8 @@ make_self_signed() {
 service_of() { # service_of TOP-DIR RELATIVE-PATH
 	case "$1" in
 	postfix | dovecot | nginx) echo "$1 reload" ;;
-	opendkim) echo "opendkim restart" ;;
+	opendkim | unbound) echo "$1 restart" ;;
+	sysctl.d) echo "systemd-sysctl restart" ;; # applies every drop-in, ours too
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
@@ -521,7 +536,8 @@ enable_units() {
 	local units=() unit
 	mapfile -t units < <(our_units)
 	if systemd_running; then
-		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service)
+		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service
+			unbound.service)
 		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
 	fi
 	command -v "$SYSTEMCTL" >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
@@ -606,6 +622,9 @@ cmd_install() {
 	check_reachable
 	load_setup_conf
 	install_packages
+	# Debian's dovecot rebuilt with instant IDLE, and its daily rebuild timer (a long first build)
+	[ -z "$INSTANT_IDLE" ] || "$INSTANT" install ||
+		warn "--instant-idle: no build yet, Debian's dovecot stays (its timer tries again daily)"
 	check_commands
 	set_layout
 	write_ini
@@ -622,6 +641,7 @@ cmd_install() {
 	write_setup_conf
 	enable_units
 	apply_changes
+	use_local_resolver
 	obtain_certificate
 	apply_changes
 	if [ ${#CHANGED[@]} = 0 ]; then
@@ -634,7 +654,7 @@ cmd_install() {
 
 # --- status ---
 
-STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver"
+STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver unbound"
 
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {
@@ -696,6 +716,7 @@ cmd_status() {
 		[ "$state" = active ] || down=1
 		last_errors "$service" | while IFS= read -r line; do printf '    %s\n' "$line"; done
 	done
+	resolver_status || down=1
 	if [ -n "$LOG_DIR" ] && ! systemd_running; then
 		last_errors filtermail | sed 's/^/    filtermail: /'
 	fi
@@ -705,10 +726,38 @@ cmd_status() {
 		state=$(systemctl_files is-enabled "$service" 2>/dev/null || true)
 		printf '%-26s %s\n' "$service" "${state:-not installed}"
 	done
+	# which dovecot build runs: Debian's, or the instant-IDLE one of --instant-idle
+	[ -n "$R" ] || [ ! -x "$INSTANT" ] || printf '%-26s %s\n' "dovecot build" "$("$INSTANT" status)"
+	kernel_status || down=1
 	if ! systemd_running && [ -z "$LOG_DIR" ]; then
 		echo "(the daemons log to syslog: journalctl -t postfix -t dovecot ...)"
 	fi
 	[ "$down" = 0 ] || exit $EXIT_FAILED
+}
+
+# The kernel settings of the sysctl drop-in (fs.inotify for the IDLE clients, the accept queue)
+# against the running kernel. Below --root the kernel is this machine's, not the relay's: shown,
+# not counted.
+kernel_status() {
+	local file=$ETC/sysctl.d/90-chatmail.conf key live wanted
+	if [ ! -f "$file" ]; then
+		printf '%-26s %s\n' "kernel limits" "no $file: run chatmail-setup"
+		return 1
+	fi
+	if relay_kernel_limits "$file" >/dev/null; then
+		printf '%-26s %s\n' "kernel limits" ok
+		return 0
+	fi
+	if [ -n "$R" ]; then
+		printf '%-26s %s\n' "kernel limits" "low (this machine's kernel: not counted below --root)"
+	else
+		printf '%-26s %s\n' "kernel limits" low
+	fi
+	relay_kernel_limits "$file" | while read -r key live wanted; do
+		printf '    %s is %s, the relay wants %s (%s; sysctl --system applies it)\n' "$key" "$live" \
+			"$wanted" "$file"
+	done
+	[ -n "$R" ]
 }
 
 main() {

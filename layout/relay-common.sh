@@ -129,3 +129,27 @@ relay_daemons_stop() {
 		doveadm -c "$conf/dovecot/dovecot.conf" stop 2>/dev/null || true
 	fi
 }
+
+# relay_kernel_limits FILE [raise]: the kernel settings of a rendered sysctl drop-in
+# (conf/sysctl.d/90-chatmail.conf) against the running kernel. Prints "key live wanted" for each
+# one below what FILE wants and fails when there is one; with "raise", sets each of those with
+# sysctl -w (until the next boot; a higher value is never lowered), prints "key live -> wanted"
+# and fails only when the kernel refused one (a container). SYSCTL: another sysctl (tests).
+relay_kernel_limits() {
+	local key eq wanted live low=0
+	while read -r key eq wanted; do
+		case $key in '' | '#'*) continue ;; esac
+		[ "$eq" = = ] || continue
+		live=$("${SYSCTL:-sysctl}" -n "$key" 2>/dev/null) || live=0
+		[ "$live" -ge "$wanted" ] && continue
+		if [ "${2:-}" = raise ]; then
+			if "${SYSCTL:-sysctl}" -q -w "$key=$wanted" >/dev/null 2>&1; then
+				echo "$key $live -> $wanted"
+				continue
+			fi
+		fi
+		echo "$key $live $wanted"
+		low=1
+	done <"$1"
+	[ "$low" = 0 ]
+}

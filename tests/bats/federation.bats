@@ -47,12 +47,14 @@ sent_lines() {
 	grep -c "to=<$2>.*status=sent" "$FED_DIR/$1/log/postfix.log" || true
 }
 
-@test "federation: each relay's zone is what chatmail-setup dns prints, and check finds it right" {
+@test "federation: each relay's zone is what chatmail-setup dns prints, signed, and check finds it right" {
 	for relay in a b; do
 		run on c "$BIN/chatmail-setup" check --domain "$relay.test" --root "$FED_DIR/dns/$relay-root" \
-			--ipv4 "$(eval echo "\$IP_${relay^^}")" --resolver "$DNS_IP"
+			--ipv4 "$(eval echo "\$IP_${relay^^}")" --resolver "$DNS_IP" \
+			--signed-name "$relay.test" --bogus-name bogus.test
 		echo "$output"
 		[ "$status" -eq 0 ]
+		[[ "$output" == *"validates DNSSEC ($relay.test authenticated, bogus.test refused)"* ]]
 		[[ "$output" == *" right, 0 missing, 0 wrong" ]]
 	done
 	# MX and DKIM as another server asks for them

@@ -43,7 +43,8 @@ mode_owner() {
 }
 
 @test "setup: make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
-	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup; do
+	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup \
+		chatmail-instant-idle; do
 		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
 		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
 		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
@@ -173,12 +174,68 @@ mode_owner() {
 	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 | grep -q '"v=STSv1; id='
 }
 
+@test "setup: the relay's resolver: unbound's loopback drop-in, and resolv.conf below the root naming only it" {
+	local dropin=$R/etc/unbound/unbound.conf.d/chatmail.conf
+	[ "$(mode_owner "$dropin")" = "644 root" ]
+	grep -qxF $'\tinterface: 127.0.0.1' "$dropin"
+	[ "$(grep -c '^[[:space:]]*interface:' "$dropin")" -eq 2 ]
+	grep -qxF $'\tinterface: ::1' "$dropin"
+	# unbound accepts it (the root trust anchor comes from Debian's file beside it)
+	printf 'server:\n\tchroot: ""\ninclude: "%s"\n' "$dropin" >"$BATS_TEST_TMPDIR/unbound.conf"
+	run unbound-checkconf "$BATS_TEST_TMPDIR/unbound.conf"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(unbound-checkconf -o cache-max-negative-ttl "$BATS_TEST_TMPDIR/unbound.conf")" = 0 ]
+	[ "$(sed -n 's/^nameserver //p' "$R/etc/resolv.conf")" = 127.0.0.1 ]
+	grep -qx 'options edns0 trust-ad' "$R/etc/resolv.conf"
+	grep -q "wrote $R/etc/resolv.conf" "$R/setup.out"
+	# nothing of the machine's: its resolv.conf is not ours
+	refute grep -q 'chatmail-setup' /etc/resolv.conf
+}
+
+@test "setup: resolv.conf: the one it replaces is kept, DHCP and NetworkManager are told to leave it, status names a stranger" {
+	local other
+	other=$(new_root)
+	mkdir -p "$other/etc/dhcp/dhclient-enter-hooks.d" "$other/etc/NetworkManager/conf.d"
+	# as systemd-resolved leaves it: a link to its stub's file
+	ln -s ../run/systemd/resolve/stub-resolv.conf "$other/etc/resolv.conf"
+	run "$R/usr/local/bin/chatmail-setup" --domain chat.test --root "$other" --vmail-user $TEST_USER \
+		--port-base "$PORT_BASE"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	refute test -L "$other/etc/resolv.conf"
+	[ "$(sed -n 's/^nameserver //p' "$other/etc/resolv.conf")" = 127.0.0.1 ]
+	[ "$(readlink "$other/etc/resolv.conf.chatmail-setup.orig")" = ../run/systemd/resolve/stub-resolv.conf ]
+	# dhclient-script sources its enter hooks: make_resolv_conf then writes nothing
+	(
+		make_resolv_conf() { echo "nameserver 192.0.2.53" >"$other/etc/resolv.conf"; }
+		# shellcheck disable=SC1091
+		. "$other/etc/dhcp/dhclient-enter-hooks.d/chatmail-resolver"
+		make_resolv_conf
+	)
+	[ "$(sed -n 's/^nameserver //p' "$other/etc/resolv.conf")" = 127.0.0.1 ]
+	grep -qx 'dns=none' "$other/etc/NetworkManager/conf.d/chatmail-dns.conf"
+	[[ "$output" == *"reload NetworkManager"* ]]
+	run "$R/usr/local/bin/chatmail-setup" status --root "$other"
+	grep -qE "^resolver +127\.0\.0\.1 \(unbound, $other/etc/resolv.conf\)$" <<<"$output"
+	# someone else's resolver: status says so and fails
+	printf 'nameserver 192.0.2.53\n' >"$other/etc/resolv.conf"
+	run "$R/usr/local/bin/chatmail-setup" status --root "$other"
+	[ "$status" -eq 1 ]
+	grep -qE "^resolver +192\.0\.2\.53 in $other/etc/resolv.conf, not the relay's unbound: run chatmail-setup$" <<<"$output"
+	# a run sets it back, and keeps the first original
+	run "$R/usr/local/bin/chatmail-setup" --root "$other"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ "$(sed -n 's/^nameserver //p' "$other/etc/resolv.conf")" = 127.0.0.1 ]
+	[ "$(readlink "$other/etc/resolv.conf.chatmail-setup.orig")" = ../run/systemd/resolve/stub-resolv.conf ]
+	rm -rf "$other"
+}
+
 @test "setup: status shows each service, the last errors, and a service that is down" {
 	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	for service in postfix dovecot opendkim nginx chatmail-newemail; do
 		grep -qE "^$service +active$" <<<"$output" || { echo "$service: $output"; false; }
 	done
+	grep -qE "^resolver +127\.0\.0\.1 \(unbound, $R/etc/resolv.conf\)$" <<<"$output"
 	grep -qE '^chatmail-expire.timer +enabled$' <<<"$output"
 	# the unencrypted message of the test before, as Postfix logged its refusal
 	grep -q '^    .*523' <<<"$output"
@@ -282,13 +339,15 @@ mode_owner() {
 	other=$(new_root)
 	# stand-ins that record what a setup under systemd runs
 	export CALLS=$other/calls ENABLED=$other/enabled LE=$other/etc/letsencrypt
-	touch "$ENABLED"
+	# systemd-resolved runs, as on many servers: the relay's unbound takes over
+	echo systemd-resolved.service >"$ENABLED"
 	cat >"$other/systemctl" <<'FAKE'
 #!/bin/bash
 echo "systemctl $*" >>"$CALLS"
 case "$1" in
 is-enabled) grep -qx "$2" "$ENABLED" && echo enabled || { echo disabled; exit 1; } ;;
 --quiet) echo "$3" >>"$ENABLED" ;;
+disable) grep -vx "${*: -1}" "$ENABLED" >"$ENABLED.new"; mv "$ENABLED.new" "$ENABLED" ;;
 esac
 exit 0
 FAKE
@@ -309,8 +368,10 @@ FAKE
 	for call in "systemctl daemon-reload" "systemctl --quiet enable chatmail-newemail.service" \
 		"systemctl --quiet enable chatmail-expire.timer" "systemctl --quiet enable certbot.timer" \
 		"systemctl restart chatmail-newemail" "systemctl restart opendkim" \
-		"systemctl reload-or-restart postfix" "systemctl reload-or-restart dovecot" \
-		"systemctl reload-or-restart nginx" \
+		"systemctl reload-or-restart postfix" "systemctl restart dovecot" \
+		"systemctl restart systemd-sysctl" "systemctl reload-or-restart nginx" \
+		"systemctl --quiet enable unbound.service" "systemctl restart unbound" \
+		"systemctl disable --now systemd-resolved.service" "systemctl mask systemd-resolved.service" \
 		"certbot certonly --non-interactive --agree-tos --register-unsafely-without-email --webroot -w $other/var/www/chatmail --cert-name chat.test -d chat.test -d mta-sts.chat.test"; do
 		grep -qxF "$call" "$CALLS" || { echo "not run: $call"; cat "$CALLS"; false; }
 	done
@@ -333,4 +394,27 @@ FAKE
 	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
 systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"
+}
+
+@test "setup: the kernel limits of the sysctl drop-in and Dovecot's open files, checked by status" {
+	grep -qx 'fs.inotify.max_user_instances = 20000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'fs.inotify.max_user_watches = 320000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'net.core.somaxconn = 10000' "$R/etc/sysctl.d/90-chatmail.conf"
+	grep -qx 'LimitNOFILE=41024' "$R/etc/systemd/system/dovecot.service.d/chatmail.conf"
+	grep -q "wrote $R/etc/sysctl.d/90-chatmail.conf" "$R/setup.out"
+	grep -q 'do it yourself: .*restart systemd-sysctl' "$R/setup.out"
+	# a stand-in sysctl: the kernel as the drop-in wants it, then one setting low
+	cat >"$BATS_TEST_TMPDIR/sysctl" <<'FAKE'
+#!/bin/bash
+[ "$2" = fs.inotify.max_user_instances ] && echo "${INSTANCES:-20000}" || echo 320000
+FAKE
+	chmod 755 "$BATS_TEST_TMPDIR/sysctl"
+	export CHATMAIL_SETUP_SYSCTL=$BATS_TEST_TMPDIR/sysctl
+	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qE '^kernel limits +ok$' <<<"$output"
+	INSTANCES=128 run "$R/usr/local/bin/chatmail-setup" status --root "$R"
+	grep -qE "^kernel limits +low \(this machine's kernel: not counted below --root\)$" <<<"$output"
+	grep -qx "    fs.inotify.max_user_instances is 128, the relay wants 20000 ($R/etc/sysctl.d/90-chatmail.conf; sysctl --system applies it)" <<<"$output"
+	refute grep -q max_user_watches <<<"$output"
 }
