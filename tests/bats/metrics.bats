@@ -5,6 +5,7 @@
 
 load lib/common
 load lib/relay
+load lib/setup
 
 setup_file() {
 	# A send budget of two messages a minute makes the third one a rate-limit refusal; a
@@ -18,6 +19,14 @@ max_mailbox_size = 100K"
 
 teardown_file() {
 	relay_stop
+}
+
+SETUP_USER=chatmail-mtest
+
+# what the chatmail-setup test made
+teardown() {
+	[ -z "${SETUP_ROOT:-}" ] || rm -rf "$SETUP_ROOT"
+	userdel $SETUP_USER 2>/dev/null || true
 }
 
 # exposition PORT: the samples of http://127.0.0.1:PORT/metrics as "series value" lines (the
@@ -232,4 +241,36 @@ matching() {
 	run local_layout "$ini" mtail_address dovecot_metrics_listen_port
 	[ "$status" -eq 0 ]
 	[ "$output" = $'\n0' ]
+}
+
+@test "chatmail-setup with mtail_address installs the mtail unit, the gauges and Dovecot's listener; without, removes the unit" {
+	local r user=$SETUP_USER units
+	r=$(new_root)
+	SETUP_ROOT=$r
+	units=$r/etc/systemd/system
+	make_install "$r"
+	"$r/usr/local/bin/chatmail-setup" --domain chat.test --root "$r" --vmail-user $user >/dev/null
+	[ ! -e "$units/chatmail-mtail.service" ]
+	grep -qx "ExecStart=$r/usr/local/bin/chatmail-expire " "$units/chatmail-expire.service"
+	echo "mtail_address = 127.0.0.1" >>"$r/etc/chatmail/chatmail.ini"
+	"$r/usr/local/bin/chatmail-setup" --root "$r" >"$BATS_TEST_TMPDIR/out"
+	cat "$BATS_TEST_TMPDIR/out"
+	cmp "$ROOT/conf/mtail/chatmail.mtail" "$r/etc/mtail/chatmail.mtail"
+	grep -qF -- "--address 127.0.0.1 --port 3903 --logs /dev/stdin'" "$units/chatmail-mtail.service"
+	run systemd-analyze verify "$units/chatmail-mtail.service" "$units/chatmail-expire.service"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	grep -qx "ExecStart=$r/usr/local/bin/chatmail-expire --textfile $r/var/lib/prometheus/node-exporter/chatmail.prom" \
+		"$units/chatmail-expire.service"
+	grep -q "^ReadWritePaths=.* $r/var/lib/prometheus/node-exporter$" "$units/chatmail-expire.service"
+	[ "$(stat -c '%a %U %G' "$r/var/lib/prometheus/node-exporter")" = "1775 root $user" ]
+	run doveconf -c "$r/etc/dovecot/dovecot.conf" -h service/stats/inet_listener/http/port
+	[ "$output" = 3904 ]
+	run doveconf -c "$r/etc/dovecot/dovecot.conf" -h service/stats/inet_listener/http/address
+	[ "$output" = 127.0.0.1 ]
+	sed -i '/^mtail_address/d' "$r/etc/chatmail/chatmail.ini"
+	run "$r/usr/local/bin/chatmail-setup" --root "$r"
+	[[ "$output" == *"removed chatmail-mtail.service"* ]]
+	[ ! -e "$units/chatmail-mtail.service" ]
+	run doveconf -c "$r/etc/dovecot/dovecot.conf" -h service/stats/inet_listener/http/port
+	[ "$output" = 0 ]
 }
