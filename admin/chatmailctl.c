@@ -348,7 +348,8 @@ static int stats(struct ctl *ctl)
 	printf("active last day:   %lu\n", totals.figures.active_day);
 	printf("active last week:  %lu\n", totals.figures.active_week);
 	printf("active last month: %lu\n", totals.figures.active_month);
-	printf("maildirs:          %lu (%lu without account)\n", totals.figures.maildirs, totals.orphans);
+	printf("maildirs:          %lu (%lu without account)\n", totals.figures.maildirs,
+	       totals.orphans);
 	printf("mails:             %lu\n", totals.figures.mails);
 	printf("disk used:         %s (%llu bytes), %s free\n", used,
 	       (unsigned long long)totals.figures.bytes, free_text);
