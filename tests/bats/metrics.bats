@@ -99,6 +99,8 @@ matching() {
 }
 
 @test "every counter of the program is exported, at 0 before anything happened" {
+	run "$ROOT/scripts/relay" status
+	[[ "$output" == *"mtail: running (pid "* ]]
 	wait_mtail
 	COUNTERS=$(counters)
 	local name
