@@ -1,6 +1,7 @@
 # chatmail-c: every program into build/, sanitizer builds into build/asan/, fuzzers into $(BUILD)/fuzz/.
-# Programs are listed once in PROGRAMS with their sources in <name>_SRC and extra libraries in
-# <name>_LIBS; a program whose sources do not exist yet is skipped.
+# Programs are listed once in PROGRAMS with their sources in <name>_SRC, extra libraries in
+# <name>_LIBS and, when it links otherwise, <name>_LDLIBS; a program whose sources do not exist
+# yet is skipped.
 
 CC       ?= gcc
 CFLAGS   ?= -O2 -g
@@ -16,6 +17,9 @@ BUILD    ?= build
 
 PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render
 doveauth_SRC        = $(wildcard auth/doveauth.c)
+# doveauth starts for every login: sqlite and libcrypt linked in (Debian ships both archives)
+# spare the dynamic loader most of its work; glibc stays shared, as its NSS needs.
+doveauth_LDLIBS     = -Wl,-Bstatic -lsqlite3 -lcrypt -Wl,-Bdynamic -lm
 newemail_SRC        = $(wildcard cgi/newemail.c)
 newemail_LIBS       = -lfcgi
 filtermail_SRC      = $(wildcard filters/*.c)
@@ -54,9 +58,9 @@ $(eval $(call variant,$(BUILD)/asan,$(SANITIZE)))
 
 define program
 $(BUILD)/$(1): $$(patsubst %.c,$(BUILD)/obj/%.o,$$($(1)_SRC)) $(BUILD)/libchatmail.a
-	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$($(1)_LIBS) $$(or $$($(1)_LDLIBS),$$(LDLIBS))
 $(BUILD)/asan/$(1): $$(patsubst %.c,$(BUILD)/asan/obj/%.o,$$($(1)_SRC)) $(BUILD)/asan/libchatmail.a
-	$$(CC) $$(ALL_CFLAGS) $$(SANITIZE) -o $$@ $$^ $$($(1)_LIBS) $$(LDLIBS)
+	$$(CC) $$(ALL_CFLAGS) $$(SANITIZE) -o $$@ $$^ $$($(1)_LIBS) $$(or $$($(1)_LDLIBS),$$(LDLIBS))
 endef
 $(foreach p,$(BUILT),$(eval $(call program,$(p))))
 # chatmail-expire's two parts share a header of their own.

@@ -8,6 +8,7 @@
 
 #include "account.h"
 #include "accounts.h"
+#include "authcache.h"
 #include "config.h"
 #include "expire.h"
 #include "log.h"
@@ -124,6 +125,9 @@ static void remove_inactive(struct run *run)
 			run->accounts_removed++;
 			run->mails_removed += run->home_removed;
 			run->bytes_removed += run->home_bytes;
+			/* Dovecot would otherwise deliver to it from its cache for a while. */
+			if (authcache_flush(run->config.state_dir, account->addr) == AUTHCACHE_FAILED)
+				run->problems.errors++;
 			break;
 		case ACCOUNT_KEPT:
 			log_info("kept %s: it logged in while expiry ran", account->addr);

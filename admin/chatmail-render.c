@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,20 +65,25 @@ static const char *shared_constant(struct sources *sources, const char *name, si
 	return n > 0 && (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
 }
 
-/* The uid of vmail_user, a user name or "uid:gid". */
-static int vmail_uid(const char *vmail_user, char *out, size_t size)
+/* The uid (or gid) of vmail_user, a user name or "uid:gid". */
+static int vmail_id(const char *vmail_user, bool gid, char *out, size_t size)
 {
-	char *end;
+	char *end, *gid_end;
 	errno = 0;
 	unsigned long uid = strtoul(vmail_user, &end, 10);
-	if (end != vmail_user && *end == ':' && errno == 0 && uid <= UINT32_MAX)
-		return snprintf(out, size, "%lu", uid);
+	if (end != vmail_user && *end == ':' && errno == 0 && uid <= UINT32_MAX) {
+		unsigned long group = strtoul(end + 1, &gid_end, 10);
+		if (!gid)
+			return snprintf(out, size, "%lu", uid);
+		if (gid_end != end + 1 && *gid_end == '\0' && errno == 0 && group <= UINT32_MAX)
+			return snprintf(out, size, "%lu", group);
+	}
 	const struct passwd *user = getpwnam(vmail_user);
 	if (user == NULL) {
 		log_error("vmail_user %s is not a user of this machine", vmail_user);
 		return -1;
 	}
-	return snprintf(out, size, "%u", (unsigned)user->pw_uid);
+	return snprintf(out, size, "%u", (unsigned)(gid ? user->pw_gid : user->pw_uid));
 }
 
 /* Values the templates want in another form than chatmail.ini's: written to out, or -1 when
@@ -107,8 +113,8 @@ static int derived_value(const struct config *config, const char *name, char *ou
 		return snprintf(out, size, "%.*s", (int)cert_len, pair);
 	if (strcmp(name, "tls_external_key") == 0)
 		return snprintf(out, size, "%.*s", (int)strcspn(key, " \t"), key);
-	if (strcmp(name, "vmail_uid") == 0)
-		return vmail_uid(config->vmail_user, out, size);
+	if (strcmp(name, "vmail_uid") == 0 || strcmp(name, "vmail_gid") == 0)
+		return vmail_id(config->vmail_user, name[6] == 'g', out, size);
 	return -1;
 }
 

@@ -22,7 +22,7 @@ PROG=chatmail-setup
 EXIT_FAILED=1
 EXIT_USAGE=2
 # What a public relay needs from Debian (the programs' own libraries come with the build).
-PACKAGES="postfix dovecot-imapd dovecot-lmtpd nginx-light spawn-fcgi opendkim opendkim-tools
+PACKAGES="postfix dovecot-imapd dovecot-lmtpd dovecot-sqlite nginx-light spawn-fcgi opendkim opendkim-tools
 postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils iproute2
 libsqlite3-0 libfcgi0ldbl"
 

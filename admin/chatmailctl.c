@@ -2,6 +2,7 @@
  * usage: chatmailctl [--json] list | show ADDR | stats | delete ADDR | block | unblock */
 #include "account.h"
 #include "accounts.h"
+#include "authcache.h"
 #include "config.h"
 #include "expire.h"
 #include "json.h"
@@ -23,7 +24,8 @@
 #define EXIT_DONE 0
 #define EXIT_NO_ACCOUNT 1 /* show or delete of an address that has no account (nor home) */
 #define EXIT_USAGE 2	  /* bad arguments, or not an address of this relay */
-#define EXIT_TEMPFAIL 111 /* chatmail.ini, the database or the maildirs unusable */
+#define EXIT_TEMPFAIL 111 /* chatmail.ini, the database or the maildirs unusable, or Dovecot's
+			   * auth cache not flushed after a delete */
 
 #define JSON_OBJECT_MAX 4096
 
@@ -217,6 +219,8 @@ static int delete_account(struct ctl *ctl, const char *addr)
 		}
 	if (result == ACCOUNT_REMOVAL_FAILED)
 		return EXIT_TEMPFAIL;
+	/* Dovecot would otherwise deliver to the address from its cache for a while. */
+	bool flushed = authcache_flush(ctl->config.state_dir, addr) != AUTHCACHE_FAILED;
 	if (result == ACCOUNT_NONE) {
 		fprintf(stderr, "chatmailctl: no account %s\n", addr);
 		return EXIT_NO_ACCOUNT;
@@ -232,7 +236,7 @@ static int delete_account(struct ctl *ctl, const char *addr)
 	} else {
 		printf("deleted %s\n", addr);
 	}
-	return EXIT_DONE;
+	return flushed ? EXIT_DONE : EXIT_TEMPFAIL;
 }
 
 static bool blocked(const struct config *config)

@@ -1,20 +1,71 @@
 #!/bin/sh
-# Logins per second through doveauth, for creations and for existing accounts, beside the
-# time of one bare crypt call (each login hashes once: that is this design's limit).
+# What a login and a delivery's userdb lookup cost. doveauth run as Dovecot runs it, beside one
+# bare crypt call (each login hashes once: that is this design's limit); then a real Dovecot
+# with the relay's accounts section: logins (doveauth each time, as Dovecot 2.3 caches no
+# checkpassword answer) and userdb lookups (the database through an auth worker, then the
+# auth cache). Figures before this design: README, "Accounts".
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 bin=${CHATMAIL_BIN:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-. "$(dirname "$0")/lib/ini.sh"
+holder=
+cleanup() {
+	[ -z "$holder" ] || kill "$holder" 2>/dev/null || true
+	[ ! -f "$dir/dovecot.conf" ] || doveadm -c "$dir/dovecot.conf" stop 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+. "$root/bench/lib/ini.sh"
 bench_ini "$dir" "$(relay_ini_test_relay)"
 "$bin/bench/crypt-time" 300
 echo "creations (each a new address):"
 "$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"
 "$bin/bench/login-load" "$bin/doveauth" 1000 2 acc2 "bench-password"
+# Dovecot's userdb keeps the database open, so no doveauth is its last user: hold it open too.
+mkfifo "$dir/hold"
+sqlite3 "$dir/passdb.sqlite" <"$dir/hold" >/dev/null &
+holder=$!
+exec 9>"$dir/hold"
+printf ".timeout 30000\nSELECT count(*) FROM users;\n" >&9
 echo "logins of existing accounts:"
 "$bin/bench/login-load" "$bin/doveauth" 1000 1 acct "bench-password"
 "$bin/bench/login-load" "$bin/doveauth" 1000 2 acct "bench-password"
+echo "userdb lookups through doveauth (a checkpassword userdb, as deliveries paid before):"
+"$bin/bench/login-load" "$bin/doveauth" 1000 1 acct --lookup
+"$bin/bench/login-load" "$bin/doveauth" 1000 2 acct --lookup
 echo "peak RSS of one doveauth login:"
 printf 'acct00001@example.org\0bench-password\0\0' >"$dir/request"
 /usr/bin/time -f "  %M KiB" "$bin/doveauth" /bin/true 3<"$dir/request"
+
+if [ "$(id -u)" != 0 ] || ! command -v dovecot >/dev/null; then
+	echo "through Dovecot: skipped (needs root and Dovecot)"
+	exit 0
+fi
+mkdir -p "$dir/run" "$dir/lib" "$dir/etc/dovecot"
+sed -n '/^# --- Accounts/,/^# --- end of accounts/p' "$root/conf/dovecot/dovecot.conf" >"$dir/accounts.in"
+for f in "$root/conf/dovecot/dovecot-sql.conf.ext" "$dir/accounts.in"; do
+	"$bin/chatmail-render" -D "bin_dir=$bin" -D "conf_dir=$dir/etc" -D vmail_user_name=root \
+		"$f" "$dir/etc/dovecot/${f##*/}"
+done
+cat >"$dir/dovecot.conf" <<CONF
+base_dir = $dir/run
+state_dir = $dir/lib
+log_path = $dir/dovecot.log
+protocols =
+ssl = no
+disable_plaintext_auth = no
+import_environment = TZ CHATMAIL_INI CHATMAIL_LOG
+# the benchmark's database belongs to root
+service auth {
+  user = root
+}
+CONF
+cat "$dir/etc/dovecot/accounts.in" >>"$dir/dovecot.conf"
+dovecot -c "$dir/dovecot.conf"
+sleep 1
+echo "through Dovecot, one connection:"
+"$bin/bench/auth-load" login "$dir/run/auth-client" 1000 acct "bench-password"
+"$bin/bench/auth-load" lookup "$dir/state/dovecot-auth-master" 1000 acct
+printf '  (the same addresses again, now from the auth cache:)\n'
+"$bin/bench/auth-load" lookup "$dir/state/dovecot-auth-master" 1000 acct

@@ -5,7 +5,7 @@
 // relay's daemons, so the Delta Chat clients are not counted). Run by bench/ping.sh.
 //
 // usage: node bench/ping.mjs ACCOUNTS ROUNDS OUT_DIR RELAY_PID...
-// env:   E2E_DIR and the relay's ports, as for tests/e2e/e2e.mjs; CLK_TCK
+// env:   E2E_DIR and the relay's ports, as for tests/e2e/e2e.mjs; CLK_TCK; PING_HOSTS
 // out:   OUT_DIR/rtt.txt (one round trip in ms per line), figures as "key value" lines on stdout
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join as joinPath } from "node:path";
@@ -137,7 +137,12 @@ const devices = [];
 try {
   const pairs = Math.floor(accounts / 2);
   if (pairs < 1 || !(rounds >= 1)) throw new Error("need at least 2 accounts and 1 round");
-  for (let i = 0; i < pairs * 2; i++) devices.push(await Device.open(`ping${i}`));
+  // PING_HOSTS "a.test b.test": across two relays, each pinger on the first, its partner on the second
+  const hosts = process.env.PING_HOSTS?.split(" ");
+  for (let i = 0; i < pairs * 2; i++) {
+    if (hosts) process.env.E2E_HOST = hosts[i % 2];
+    devices.push(await Device.open(`ping${i}`));
+  }
   const pingers = [];
   for (let i = 0; i < pairs; i++) {
     const [pinger, ponger] = [devices[2 * i], devices[2 * i + 1]];

@@ -134,6 +134,11 @@ enum login_result account_login(const struct config *config, struct accounts *ac
 			 config->password_min_length);
 		return LOGIN_FAILED;
 	}
+	/* Longer than the hasher takes: the client's mistake, not a server trouble. */
+	if (strlen(password) > PASSWD_MAX) {
+		log_info("not creating %s: password longer than %d", addr, PASSWD_MAX);
+		return LOGIN_FAILED;
+	}
 	enum creation_refusal refusal = account_creation_allowed(config);
 	if (refusal != CREATION_ALLOWED) {
 		log_warn("not creating %s: %s", addr, account_refusal_text(refusal));

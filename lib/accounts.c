@@ -9,9 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The statements, each prepared at its first use: a program reads only the schema it needs. */
+enum statement { GET, INSERT, TOUCH, DELETE, DELETE_IDLE, EACH, STATEMENTS };
+
 struct accounts {
 	sqlite3 *db;
-	sqlite3_stmt *get, *insert, *touch, *delete, *delete_idle, *each;
+	sqlite3_stmt *stmt[STATEMENTS];
 };
 
 /* Each step moves the schema from version (index) to version (index + 1). The first one
@@ -84,42 +87,50 @@ static int use_wal(sqlite3 *db)
 	return -1;
 }
 
-static int prepare(sqlite3 *db, sqlite3_stmt **stmt, const char *sql)
+static const char *const statement_sql[STATEMENTS] = {
+	[GET] = "SELECT password, last_login FROM users WHERE addr = ?1",
+	[INSERT] = "INSERT OR IGNORE INTO users (addr, password, last_login) VALUES (?1, ?2, ?3)",
+	[TOUCH] = ("UPDATE users SET last_login = ?2 WHERE addr = ?1"
+		   " AND (last_login IS NULL OR last_login < ?2)"),
+	[DELETE] = "DELETE FROM users WHERE addr = ?1",
+	[DELETE_IDLE] = "DELETE FROM users WHERE addr = ?1 AND last_login > 0 AND last_login < ?2",
+	[EACH] = "SELECT addr, last_login FROM users ORDER BY addr",
+};
+
+static sqlite3_stmt *statement(struct accounts *accounts, enum statement which)
 {
-	return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, NULL) == SQLITE_OK
-		       ? 0
-		       : -1;
+	if (accounts->stmt[which] == NULL &&
+	    sqlite3_prepare_v3(accounts->db, statement_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+			       &accounts->stmt[which], NULL) != SQLITE_OK) {
+		log_error("accounts: cannot use %s: %s", sqlite3_db_filename(accounts->db, NULL),
+			  sqlite3_errmsg(accounts->db));
+		return NULL;
+	}
+	return accounts->stmt[which];
 }
 
-struct accounts *accounts_open(const char *path)
+static struct accounts *open_database(const char *path, int flags)
 {
 	struct accounts *accounts = calloc(1, sizeof *accounts);
 	if (accounts == NULL)
 		return NULL;
-	int rc = sqlite3_open_v2(path, &accounts->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-				 NULL);
+	int rc = sqlite3_open_v2(path, &accounts->db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		log_error("accounts: cannot open %s: %s", path,
-			  accounts->db ? sqlite3_errmsg(accounts->db) : sqlite3_errstr(rc));
+		if ((flags & SQLITE_OPEN_CREATE) != 0 || access(path, F_OK) == 0)
+			log_error("accounts: cannot open %s: %s", path,
+				  accounts->db ? sqlite3_errmsg(accounts->db) : sqlite3_errstr(rc));
 		accounts_close(accounts);
 		return NULL;
 	}
 	sqlite3_busy_timeout(accounts->db, ACCOUNTS_BUSY_TIMEOUT_MS);
-	if (use_wal(accounts->db) != 0 || migrate(accounts->db) != 0 ||
-	    prepare(accounts->db, &accounts->get,
-		    "SELECT password, last_login FROM users WHERE addr = ?1") != 0 ||
-	    prepare(accounts->db, &accounts->insert,
-		    "INSERT OR IGNORE INTO users (addr, password, last_login) VALUES (?1, ?2, ?3)") !=
-		    0 ||
-	    prepare(accounts->db, &accounts->touch,
-		    "UPDATE users SET last_login = ?2 WHERE addr = ?1"
-		    " AND (last_login IS NULL OR last_login < ?2)") != 0 ||
-	    prepare(accounts->db, &accounts->delete, "DELETE FROM users WHERE addr = ?1") != 0 ||
-	    prepare(accounts->db, &accounts->delete_idle,
-		    "DELETE FROM users WHERE addr = ?1 AND last_login > 0 AND last_login < ?2") !=
-		    0 ||
-	    prepare(accounts->db, &accounts->each,
-		    "SELECT addr, last_login FROM users ORDER BY addr") != 0) {
+	return accounts;
+}
+
+struct accounts *accounts_open(const char *path)
+{
+	struct accounts *accounts =
+		open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (accounts != NULL && (use_wal(accounts->db) != 0 || migrate(accounts->db) != 0)) {
 		log_error("accounts: cannot use %s: %s", path, sqlite3_errmsg(accounts->db));
 		accounts_close(accounts);
 		return NULL;
@@ -129,36 +140,15 @@ struct accounts *accounts_open(const char *path)
 
 struct accounts *accounts_open_readonly(const char *path)
 {
-	struct accounts *accounts = calloc(1, sizeof *accounts);
-	if (accounts == NULL)
-		return NULL;
-	int rc = sqlite3_open_v2(path, &accounts->db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		log_error("accounts: cannot open %s: %s", path,
-			  accounts->db ? sqlite3_errmsg(accounts->db) : sqlite3_errstr(rc));
-		accounts_close(accounts);
-		return NULL;
-	}
-	sqlite3_busy_timeout(accounts->db, ACCOUNTS_BUSY_TIMEOUT_MS);
-	if (prepare(accounts->db, &accounts->get,
-		    "SELECT password, last_login FROM users WHERE addr = ?1") != 0) {
-		log_error("accounts: cannot use %s: %s", path, sqlite3_errmsg(accounts->db));
-		accounts_close(accounts);
-		return NULL;
-	}
-	return accounts;
+	return open_database(path, SQLITE_OPEN_READONLY);
 }
 
 void accounts_close(struct accounts *accounts)
 {
 	if (accounts == NULL)
 		return;
-	sqlite3_finalize(accounts->get);
-	sqlite3_finalize(accounts->insert);
-	sqlite3_finalize(accounts->touch);
-	sqlite3_finalize(accounts->delete);
-	sqlite3_finalize(accounts->delete_idle);
-	sqlite3_finalize(accounts->each);
+	for (size_t i = 0; i < STATEMENTS; i++)
+		sqlite3_finalize(accounts->stmt[i]);
 	sqlite3_close(accounts->db);
 	free(accounts);
 }
@@ -173,7 +163,9 @@ static enum accounts_status failed(struct accounts *accounts, sqlite3_stmt *stmt
 enum accounts_status accounts_get(struct accounts *accounts, const char *addr,
 				  char hash[PASSWD_HASH_MAX], int64_t *last_login)
 {
-	sqlite3_stmt *stmt = accounts->get;
+	sqlite3_stmt *stmt = statement(accounts, GET);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
 	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(stmt);
 	if (rc == SQLITE_DONE) {
@@ -208,40 +200,54 @@ static enum accounts_status write_step(struct accounts *accounts, sqlite3_stmt *
 enum accounts_status accounts_insert(struct accounts *accounts, const char *addr,
 				     const char *hash, int64_t last_login)
 {
-	sqlite3_bind_text(accounts->insert, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_text(accounts->insert, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(accounts->insert, 3, last_login);
-	enum accounts_status status = write_step(accounts, accounts->insert, "insert");
+	sqlite3_stmt *stmt = statement(accounts, INSERT);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
+	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, last_login);
+	enum accounts_status status = write_step(accounts, stmt, "insert");
 	return status == ACCOUNTS_NOT_FOUND ? ACCOUNTS_EXISTS : status;
 }
 
 enum accounts_status accounts_touch(struct accounts *accounts, const char *addr, int64_t day)
 {
-	sqlite3_bind_text(accounts->touch, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(accounts->touch, 2, day);
-	enum accounts_status status = write_step(accounts, accounts->touch, "login update");
+	sqlite3_stmt *stmt = statement(accounts, TOUCH);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
+	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, day);
+	enum accounts_status status = write_step(accounts, stmt, "login update");
 	/* No row changed: already recorded today (or the account is gone). */
 	return status == ACCOUNTS_NOT_FOUND ? ACCOUNTS_OK : status;
 }
 
 enum accounts_status accounts_delete(struct accounts *accounts, const char *addr)
 {
-	sqlite3_bind_text(accounts->delete, 1, addr, -1, SQLITE_STATIC);
-	return write_step(accounts, accounts->delete, "delete");
+	sqlite3_stmt *stmt = statement(accounts, DELETE);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
+	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
+	return write_step(accounts, stmt, "delete");
 }
 
 enum accounts_status accounts_delete_idle(struct accounts *accounts, const char *addr,
 					  int64_t day)
 {
-	sqlite3_bind_text(accounts->delete_idle, 1, addr, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(accounts->delete_idle, 2, day);
-	return write_step(accounts, accounts->delete_idle, "delete");
+	sqlite3_stmt *stmt = statement(accounts, DELETE_IDLE);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
+	sqlite3_bind_text(stmt, 1, addr, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, day);
+	return write_step(accounts, stmt, "delete");
 }
 
 enum accounts_status accounts_foreach(struct accounts *accounts, accounts_each_fn *each,
 				      void *context)
 {
-	sqlite3_stmt *stmt = accounts->each;
+	sqlite3_stmt *stmt = statement(accounts, EACH);
+	if (stmt == NULL)
+		return ACCOUNTS_ERROR;
 	int rc;
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *addr = (const char *)sqlite3_column_text(stmt, 0);

@@ -24,8 +24,9 @@ struct accounts;
 /* Opens (creating and migrating the schema when needed) the database at path.
  * Returns NULL on failure, logging why. */
 struct accounts *accounts_open(const char *path);
-/* Opens an existing database for accounts_get only, changing nothing (lookups by programs
- * that never write accounts). NULL when it cannot, logging why. */
+/* Opens an existing database for reading only, for programs that never write accounts: no
+ * schema check or change, no write lock, the schema read at the first statement. Returns NULL
+ * when it cannot (logged unless the file does not exist). */
 struct accounts *accounts_open_readonly(const char *path);
 void accounts_close(struct accounts *accounts);
 

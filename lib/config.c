@@ -201,8 +201,36 @@ static bool is_hostname(const char *s)
 }
 
 /* Derived values and the checks that span keys. */
+/* Splits a list value at spaces, tabs and commas, once, so the filter never parses it per
+ * message. */
+static int split_list(const char *text, struct config_list *list)
+{
+	size_t used = 0;
+	list->count = 0;
+	for (const char *p = text; *p != '\0';) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		size_t len = strcspn(p, " \t,");
+		if (len == 0)
+			continue;
+		if (list->count == CONFIG_LIST_ENTRIES_MAX || used + len + 1 > sizeof list->entries_text)
+			return -1;
+		memcpy(list->entries_text + used, p, len);
+		list->entries_text[used + len] = '\0';
+		list->start[list->count] = (uint16_t)used;
+		list->length[list->count++] = (uint16_t)len;
+		used += len + 1;
+		p += len;
+	}
+	return 0;
+}
+
 static int finish(struct config *config, struct config_error *error)
 {
+	if (split_list(config->passthrough_senders, &config->passthrough_sender_list) != 0)
+		return fail(error, 0, "passthrough_senders", "has too many entries");
+	if (split_list(config->passthrough_recipients, &config->passthrough_recipient_list) != 0)
+		return fail(error, 0, "passthrough_recipients", "has too many entries");
 	if (config->mail_domain[0] == '\0')
 		return fail(error, 0, "mail_domain", "is required");
 	for (char *p = config->mail_domain; *p != '\0'; p++)
@@ -347,17 +375,12 @@ void config_log_error(const struct config_error *error)
 		log_error("%s", error->message);
 }
 
-bool config_list_contains(const char *list, const char *word, size_t word_len)
+bool config_list_has(const struct config_list *list, const char *word, size_t word_len)
 {
-	const char *p = list;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *start = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t' && *p != ',')
-			p++;
-		if ((size_t)(p - start) == word_len && word_len > 0 &&
-		    strncasecmp(start, word, word_len) == 0)
+	for (unsigned i = 0; i < list->count; i++) {
+		size_t len;
+		const char *entry = config_list_entry(list, i, &len);
+		if (len == word_len && word_len > 0 && strncasecmp(entry, word, word_len) == 0)
 			return true;
 	}
 	return false;

@@ -12,6 +12,16 @@
 #define CONFIG_DOMAIN_MAX 253
 #define CONFIG_LIST_MAX 4096
 #define CONFIG_TEXT_MAX 1024
+/* Entries of one list key (passthrough_senders, passthrough_recipients). */
+#define CONFIG_LIST_ENTRIES_MAX 256
+
+/* A list key split once at load: the entries, each NUL-terminated, in entries_text. */
+struct config_list {
+	char entries_text[CONFIG_LIST_MAX];
+	uint16_t start[CONFIG_LIST_ENTRIES_MAX];
+	uint16_t length[CONFIG_LIST_ENTRIES_MAX];
+	unsigned count;
+};
 
 struct config {
 	char mail_domain[CONFIG_DOMAIN_MAX + 1];
@@ -28,8 +38,10 @@ struct config {
 	uint32_t username_min_length;
 	uint32_t username_max_length;
 	uint32_t password_min_length;
-	char passthrough_senders[CONFIG_LIST_MAX];
+	char passthrough_senders[CONFIG_LIST_MAX]; /* as written, for templates */
 	char passthrough_recipients[CONFIG_LIST_MAX];
+	struct config_list passthrough_sender_list; /* the same, split for the filter */
+	struct config_list passthrough_recipient_list;
 	uint32_t filtermail_smtp_port;
 	uint32_t filtermail_smtp_port_incoming;
 	uint32_t postfix_reinject_port;
@@ -88,7 +100,15 @@ int config_parse_size(const char *text, uint64_t *size);
 int config_value_text(const struct config *config, const char *name, size_t len, char *out,
 		      size_t size);
 
-/* True when the space-separated list contains word exactly (case-insensitive). */
-bool config_list_contains(const char *list, const char *word, size_t word_len);
+/* Entry i of a list (not NUL-terminated in the struct's copy: use its length). */
+static inline const char *config_list_entry(const struct config_list *list, unsigned i,
+					    size_t *len)
+{
+	*len = list->length[i];
+	return list->entries_text + list->start[i];
+}
+
+/* True when the list holds word exactly (ASCII case-insensitive). */
+bool config_list_has(const struct config_list *list, const char *word, size_t word_len);
 
 #endif

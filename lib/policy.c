@@ -3,6 +3,7 @@
 #include "policy.h"
 
 #include <string.h>
+#include <strings.h>
 
 static struct policy_result result(enum policy_verdict verdict, const char *reason)
 {
@@ -10,29 +11,18 @@ static struct policy_result result(enum policy_verdict verdict, const char *reas
 	return r;
 }
 
-static bool ends_with_nocase(const char *s, struct span suffix)
+/* passthrough_recipients: an address, or "@domain" for every address there. */
+static bool passthrough_recipient(const struct config_list *list, const char *recipient)
 {
-	size_t len = strlen(s);
-	return len >= suffix.len && span_is_nocase(suffix, s + len - suffix.len);
-}
-
-/* An entry of passthrough_recipients: an address, or "@domain" for every address there. */
-static bool passthrough_recipient(const char *list, const char *recipient)
-{
-	const char *p = list;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		struct span entry = {p, 0};
-		while (p[entry.len] != '\0' && p[entry.len] != ' ' && p[entry.len] != '\t' &&
-		       p[entry.len] != ',')
-			entry.len++;
-		p += entry.len;
-		if (entry.len == 0)
-			continue;
-		if (span_is_nocase(entry, recipient))
+	size_t recipient_len = strlen(recipient);
+	for (unsigned i = 0; i < list->count; i++) {
+		size_t len;
+		const char *entry = config_list_entry(list, i, &len);
+		if (len == recipient_len && strncasecmp(entry, recipient, len) == 0)
 			return true;
-		if (entry.len > 1 && entry.ptr[0] == '@' && ends_with_nocase(recipient, entry))
+		/* "@domain": the address ends in exactly that '@' and domain */
+		if (len > 1 && entry[0] == '@' && len < recipient_len &&
+		    strncasecmp(entry, recipient + recipient_len - len, len) == 0)
 			return true;
 	}
 	return false;
@@ -43,7 +33,7 @@ static bool all_recipients_pass(const struct config *config, const struct smtp_t
 	if (tx->recipient_count == 0)
 		return false;
 	for (size_t i = 0; i < tx->recipient_count; i++)
-		if (!passthrough_recipient(config->passthrough_recipients,
+		if (!passthrough_recipient(&config->passthrough_recipient_list,
 					   tx->recipients[i].address))
 			return false;
 	return true;
@@ -95,7 +85,7 @@ struct policy_result policy_outgoing(const struct config *config, const struct s
 			      "From: header is not the envelope sender");
 	if (encrypted_or_securejoin(m, false, &r))
 		return r;
-	if (config_list_contains(config->passthrough_senders, tx->sender, strlen(tx->sender)))
+	if (config_list_has(&config->passthrough_sender_list, tx->sender, strlen(tx->sender)))
 		return result(POLICY_ACCEPT, "passthrough sender");
 	if (autocrypt_setup_to_self(tx, m))
 		return result(POLICY_ACCEPT, "Autocrypt Setup Message to self");

@@ -80,6 +80,25 @@ stored_hash() {
 	[ "$(sqlite3 "$T/passdb.sqlite" 'SELECT count(*) FROM users')" -eq 0 ]
 }
 
+@test "a password longer than the hasher takes is a failed login (1), never a temporary failure" {
+	# Dovecot sends at most 512 bytes: with this 21-byte user name, passwords up to 488 bytes
+	for length in 257 300 488; do
+		: >"$T/log"
+		run login abcdefghi@example.org "$(head -c "$length" /dev/zero | tr '\0' p)"
+		[ "$status" -eq 1 ]
+		grep -q '^doveauth: info: not creating abcdefghi@example.org: password longer than 256$' "$T/log"
+		[ "$(wc -l <"$T/log")" -eq 1 ]
+	done
+	[ "$(sqlite3 "$T/passdb.sqlite" 'SELECT count(*) FROM users')" -eq 0 ]
+	# the longest password the hasher takes creates the account and logs in again
+	run login abcdefghi@example.org "$(head -c 256 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 0 ]
+	run login abcdefghi@example.org "$(head -c 256 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 0 ]
+	run login abcdefghi@example.org "$(head -c 300 /dev/zero | tr '\0' p)"
+	[ "$status" -eq 1 ]
+}
+
 @test "the nocreate file blocks new accounts but not existing ones" {
 	login abcdefghi@example.org 'pass word 1'
 	touch "$T/nocreate"
@@ -187,4 +206,39 @@ stored_hash() {
 		run login contested@example.org "$(printf 'password-%02d' "$p")"
 		if [ "$p" = "$winners" ]; then [ "$status" -eq 0 ]; else [ "$status" -eq 1 ]; fi
 	done
+}
+
+# reply_of PROGRAM USER [PASSWORD]: what doveauth, with PROGRAM as its reply program, hands
+# Dovecot on fd 4, a pipe as Dovecot makes it (a lookup without PASSWORD), then its exit code.
+reply_of() {
+	local env=(ORIG_UID="$(id -u)") request="$2\0${3:-}\0\0"
+	[ $# -eq 3 ] || env+=(AUTHORIZED=1)
+	{
+		printf "$request" | env "${env[@]}" "$BIN/doveauth" "$1" 3<&0 4>&1 >/dev/null
+		echo "exit $?"
+	} | cat
+}
+
+@test "for Dovecot's checkpassword-reply doveauth writes the very answer that program would" {
+	reply=/usr/lib/dovecot/checkpassword-reply
+	[ -x "$reply" ]
+	# the same program under another name is run, not imitated
+	cp "$reply" "$T/reply-program"
+	login abcdefghi@example.org 'pass word 1'
+	real=$(reply_of "$T/reply-program" abcdefghi@example.org 'pass word 1')
+	ours=$(reply_of "$reply" abcdefghi@example.org 'pass word 1')
+	[[ "$real" == "user=abcdefghi@example.org"$'\t'"userdb_home=$T/mail/abcdefghi@example.org"$'\t'*$'\t'"exit 0" ]]
+	[ "$ours" = "$real" ]
+	real=$(reply_of "$T/reply-program" abcdefghi@example.org)
+	ours=$(reply_of "$reply" abcdefghi@example.org)
+	[[ "$real" == *"userdb_quota_rule=*:storage=512000K"$'\t'"exit 2" ]]
+	[ "$ours" = "$real" ]
+	# fd 4 that is not Dovecot's pipe (closed, or any file) is never written: the program runs.
+	# Closed, the number goes to doveauth's log file, which must not get the answer.
+	run sh -c 'printf "abcdefghi@example.org\0pass word 1\0\0" | ORIG_UID=$(id -u) "$1" "$2" 3<&0 4>&-' _ "$BIN/doveauth" "$reply"
+	[ "$status" -eq 0 ]
+	refute grep -q 'user=' "$T/log"
+	printf 'abcdefghi@example.org\0pass word 1\0\0' | ORIG_UID=$(id -u) "$BIN/doveauth" "$T/reply-program" 3<&0 4>"$T/fd4"
+	[[ "$(cat "$T/fd4")" == "user=abcdefghi@example.org"$'\t'* ]]
+	[ "$(sqlite3 "$T/passdb.sqlite" 'SELECT count(*) FROM users')" -eq 1 ]
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bats
-# doveauth inside a real Dovecot: create-on-login over IMAP, then the same user again.
+# doveauth inside a real Dovecot with the relay's accounts section: create-on-login over IMAP,
+# the same user again, deliveries through Dovecot's auth cache, and what flushes it.
 
 load lib/common
 load lib/dovecot
+load lib/expire
 
 setup() {
 	relay_dir
-	dovecot_start
+	# auth_debug: the tests count what Dovecot asked doveauth and its cache
+	DOVECOT_EXTRA="auth_debug = yes" dovecot_start_with_quota
 }
 
 teardown() {
@@ -47,7 +50,7 @@ stored_hash() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"home"*"$T/mail/newuser01@example.org"* ]]
 	[[ "$output" == *"uid"*"65534"* ]]
-	[[ "$output" == *"quota_rule"*"*:storage=512000K"* ]]
+	[[ "$output" == *"quota_rule"*"*:storage=524288000B"* ]]  # max_mailbox_size, 500M
 	run doveadm -c "$DOVECOT_CONF" user nosuchone@example.org
 	[ "$status" -eq 67 ]  # EX_NOUSER: Dovecot read our exit 3 as "user unknown"
 }
@@ -56,4 +59,70 @@ stored_hash() {
 	run imap_login NewUser01@Example.ORG 'first-password'
 	[ "$status" -eq 0 ]
 	[ "$(sqlite3 "$PASSDB" 'SELECT addr FROM users')" = newuser01@example.org ]
+}
+
+# execs USER: how often Dovecot ran doveauth as the passdb of USER (auth_debug lines).
+execs() {
+	grep -c "checkpassword($1,.*): execute: " "$T/dovecot/log" || true
+}
+
+@test "each login runs doveauth once, a wrong password too; deliveries come from Dovecot's cache" {
+	A=cacheusr1@example.org
+	imap_login $A 'right-password' >/dev/null
+	imap_login $A 'right-password' >/dev/null
+	imap_login $A 'right-password' >/dev/null
+	run imap_login $A 'wrong-password'
+	[ "$status" -ne 0 ]
+	run imap_login $A 'right-password'
+	[ "$status" -eq 0 ]
+	# no login is answered from a cache: each one is doveauth's verdict on the stored hash,
+	# and the session takes its userdb fields from that answer (no second run)
+	[ "$(execs $A)" -eq 5 ]
+	refute grep -q 'passdb cache hit' "$T/dovecot/log"
+	[ "$(grep -c "prefetch($A,.*): success" "$T/dovecot/log")" -eq 4 ]
+	# three deliveries: one database lookup, then Dovecot's cache; doveauth never runs
+	for i in 1 2 3; do
+		[[ "$(lmtp_deliver $A "delivery $i")" == "250 2.0.0 "*Saved* ]]
+	done
+	[ "$(grep -c "sql($A,.*): userdb cache miss" "$T/dovecot/log")" -eq 1 ]
+	[ "$(grep -c "sql($A,.*): userdb cache hit" "$T/dovecot/log")" -eq 2 ]
+	[ "$(execs $A)" -eq 5 ]
+}
+
+@test "chatmailctl delete reaches Dovecot's cache: the address gets no more mail, logs in no more" {
+	A=deleteme1@example.org B=forgotten@example.org
+	for u in $A $B; do
+		imap_login $u 'right-password' >/dev/null
+		[[ "$(lmtp_deliver $u "before")" == "250 2.0.0 "*Saved* ]]
+	done
+	# what is at stake: a row deleted behind Dovecot's back still gets mail from the cache
+	sqlite3 "$PASSDB" "DELETE FROM users WHERE addr = '$B'"
+	[[ "$(lmtp_deliver $B "after")" == "250 2.0.0 "*Saved* ]]
+	"$BIN/chatmailctl" block
+	run "$BIN/chatmailctl" delete $A
+	[ "$status" -eq 0 ]
+	[ "$output" = "deleted $A" ]
+	[[ "$(lmtp_rcpt $A)" == "550 5.1.1 "* ]]
+	[ ! -e "$T/mail/$A" ]
+	run imap_login $A 'right-password'
+	[ "$status" -ne 0 ]
+	[ -z "$(sqlite3 "$PASSDB" "SELECT addr FROM users WHERE addr = '$A'")" ]
+}
+
+@test "a wrong password is answered only after Dovecot's failure delay, each time" {
+	[ "$(doveconf -c "$DOVECOT_CONF" -h auth_failure_delay)" = "2 secs" ]
+	imap_login slowuser1@example.org 'right-password' >/dev/null
+	start=$(date +%s%N)
+	run imap_login slowuser1@example.org 'right-password'
+	right_ms=$((($(date +%s%N) - start) / 1000000))
+	[ "$status" -eq 0 ]
+	start=$(date +%s%N)
+	for i in 1 2 3; do
+		run imap_login slowuser1@example.org "wrong-password-$i"
+		[ "$status" -ne 0 ]
+	done
+	wrong_ms=$((($(date +%s%N) - start) / 1000000))
+	echo "right: $right_ms ms, three wrong: $wrong_ms ms"
+	[ "$right_ms" -lt 2000 ]
+	[ "$wrong_ms" -ge 6000 ]
 }

@@ -108,3 +108,20 @@ mailbox_count() {
 	done
 	[ "$(grep -c ' 0 errors' "$T/expire-output")" -eq $((runs + 1)) ]
 }
+
+@test "expire-dovecot: an inactive account the expiry deletes gets no more mail from Dovecot's cache" {
+	relay_dir
+	dovecot_start_with_quota
+	A=idleuser1@example.org
+	imap_login $A 'password 123' >/dev/null
+	# a delivery puts the address into Dovecot's auth cache
+	[[ "$(lmtp_deliver $A "cached")" == "250 2.0.0 "*Saved* ]]
+	sqlite3 "$PASSDB" "UPDATE users SET last_login = $(($(today) - 100 * 86400))"
+	run "$BIN/chatmail-expire"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 accounts scanned, 1 removed;"* ]]
+	[ "$(accounts)" = "" ]
+	# the next delivery is refused at RCPT, and no new maildir appears
+	[[ "$(lmtp_rcpt $A)" == "550 5.1.1 "* ]]
+	[ ! -e "$T/mail/$A" ]
+}

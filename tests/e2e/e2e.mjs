@@ -12,7 +12,8 @@
 //        node e2e.mjs unencrypted A ADDR [plain]  a message to an address without a key
 //        node e2e.mjs send-burst A B N         A sends N messages to B (B switched off)
 //        node e2e.mjs receive-burst B A        B comes back and must get them all
-// env:   E2E_DIR, and the relay's HTTPS_PORT, IMAPS_PORT, SMTPS_PORT
+// env:   E2E_DIR, and the relay's HTTPS_PORT, IMAPS_PORT, SMTPS_PORT; E2E_HOST, the relay's name for
+//        a new device (default 127.0.0.1), and E2E_CA, the CA that signed its certificate
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join as joinPath } from "node:path";

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,16 @@ static void test_login(void)
 	CHECK(account_login(&config, a, addr, "short", now) == LOGIN_FAILED);
 	CHECK(accounts_get(a, addr, hash, NULL) == ACCOUNTS_NOT_FOUND);
 	CHECK(account_login(&config, a, addr, "", now) == LOGIN_FAILED);
+	/* a password longer than the hasher takes is a failed login, not a temporary failure */
+	char long_password[PASSWD_MAX + 2];
+	memset(long_password, 'p', sizeof long_password - 1);
+	long_password[PASSWD_MAX + 1] = '\0';
+	CHECK(account_login(&config, a, addr, long_password, now) == LOGIN_FAILED);
+	long_password[PASSWD_MAX] = '\0';
+	CHECK(account_login(&config, a, "newuser06@example.org", long_password, now) ==
+	      LOGIN_CREATED);
+	CHECK(account_login(&config, a, "newuser06@example.org", long_password, now) == LOGIN_OK);
+	CHECK(accounts_get(a, addr, hash, NULL) == ACCOUNTS_NOT_FOUND);
 	CHECK(account_login(&config, a, addr, "first-password", now) == LOGIN_CREATED);
 	snprintf(path, sizeof path, "%s/mail/%s/enforceE2EEincoming", dir, addr);
 	CHECK(stat(path, &st) == 0);

@@ -59,10 +59,20 @@ static void test_values(void)
 	CHECK(c.max_mailbox_size == 2ull << 30);
 	CHECK(c.max_load_1m == 1.5);
 	CHECK_STR(c.mailboxes_dir, "/m/10.0.0.1/x");
-	CHECK(config_list_contains(c.passthrough_recipients, "@Y.org", 6));
-	CHECK(config_list_contains(c.passthrough_recipients, "a@x.org", 7));
-	CHECK(!config_list_contains(c.passthrough_recipients, "a@x.or", 6));
-	CHECK(!config_list_contains(c.passthrough_recipients, "", 0));
+	CHECK(config_list_has(&c.passthrough_recipient_list, "@Y.org", 6));
+	CHECK(config_list_has(&c.passthrough_recipient_list, "a@x.org", 7));
+	CHECK(!config_list_has(&c.passthrough_recipient_list, "a@x.or", 6));
+	CHECK(!config_list_has(&c.passthrough_recipient_list, "", 0));
+	/* Split once at load, at spaces, tabs and commas. */
+	CHECK(parse(&c, &e, "[params]\nmail_domain = x.org\npassthrough_senders = ,a@x.org,\tb@x.org  ,\n") == 0);
+	CHECK(c.passthrough_sender_list.count == 2);
+	CHECK(config_list_has(&c.passthrough_sender_list, "B@x.org", 7));
+	/* More entries than the filter keeps is an error naming the key, not a truncated list. */
+	char text[CONFIG_LIST_MAX];
+	int n = snprintf(text, sizeof text, "[params]\nmail_domain = x.org\npassthrough_senders =");
+	for (int i = 0; i <= CONFIG_LIST_ENTRIES_MAX; i++)
+		n += snprintf(text + n, sizeof text - (size_t)n, " a%d", i % 10);
+	CHECK(parse(&c, &e, text) == -1 && strcmp(e.key, "passthrough_senders") == 0);
 }
 
 static void test_errors(void)

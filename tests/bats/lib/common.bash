@@ -59,3 +59,23 @@ open_path_to() {
 		dir=$(dirname "$dir")
 	done
 }
+
+# e2e_installed: fails, saying what to do, when the Delta Chat driver's npm packages are missing.
+e2e_installed() {
+	[ -d "$ROOT/tests/e2e/node_modules/@deltachat/stdio-rpc-server" ] || {
+		echo "tests/e2e/node_modules is missing: run scripts/deps" >&2
+		return 1
+	}
+}
+
+# group_complete: the Delta Chat driver's `group A B C` (run's $status and $output) succeeded:
+# B and C joined, and each member's message reached the two others.
+group_complete() {
+	echo "$output"
+	[ "$status" -eq 0 ] || return 1
+	[[ "$output" == *"ok: B and C joined"* ]] || return 1
+	local sender
+	for sender in A B C; do
+		[[ "$output" == *"ok: $sender's message reached "*" in the group, encrypted"* ]] || return 1
+	done
+}

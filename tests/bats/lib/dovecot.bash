@@ -1,6 +1,7 @@
-# A real Dovecot for a test: own config under $T/dovecot, IMAPS on a loopback port, doveauth
-# as passdb and userdb, run as the mail user (nobody) as in production, owning the account
-# database. Call relay_dir first. Sets DOVECOT_CONF, IMAPS_PORT and PASSDB.
+# A real Dovecot for a test: own config under $T/dovecot, IMAPS on a loopback port, the relay's
+# accounts section (doveauth as passdb, the account database as userdb, the auth cache), run
+# as the mail user (nobody) as in production, owning the account database. Call relay_dir
+# first. Sets DOVECOT_CONF, IMAPS_PORT and PASSDB.
 # shellcheck shell=bash
 
 dovecot_start() {
@@ -24,20 +25,11 @@ listen = 127.0.0.1
 ssl = required
 ssl_cert = <$d/cert.pem
 ssl_key = <$d/key.pem
-auth_mechanisms = plain login
 mail_location = maildir:~
 first_valid_uid = 1
 # the sanitizer builds reserve more address space than the default limit allows
 default_vsz_limit = 0
 import_environment = TZ CHATMAIL_INI CHATMAIL_LOG ASAN_OPTIONS UBSAN_OPTIONS
-passdb {
-  driver = checkpassword
-  args = $BIN/doveauth
-}
-userdb {
-  driver = checkpassword
-  args = $BIN/doveauth
-}
 service imap-login {
   inet_listener imap {
     port = 0
@@ -56,9 +48,27 @@ service stats {
   }
 }
 CONF
+	dovecot_accounts_section >>"$DOVECOT_CONF" || return 1
+	# a test's own lines, e.g. auth_debug = yes
+	echo "${DOVECOT_EXTRA:-}" >>"$DOVECOT_CONF"
 	dovecot -c "$DOVECOT_CONF"
 	wait_port "$IMAPS_PORT"
 	export DOVECOT_CONF IMAPS_PORT PASSDB
+}
+
+# dovecot_accounts_section: the relay's own passdb, userdb and auth cache, cut from
+# conf/dovecot/dovecot.conf and rendered with its sql file, so the tests run the relay's text.
+dovecot_accounts_section() {
+	local d="$T/dovecot"
+	mkdir -p "$d/etc/dovecot"
+	sed -n '/^# --- Accounts/,/^# --- end of accounts/p' "$ROOT/conf/dovecot/dovecot.conf" \
+		>"$d/accounts-section.in"
+	[ -s "$d/accounts-section.in" ] || return 1
+	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody)
+	"$BIN/chatmail-render" "${values[@]}" "$ROOT/conf/dovecot/dovecot-sql.conf.ext" \
+		"$d/etc/dovecot/dovecot-sql.conf.ext" &&
+		"$BIN/chatmail-render" "${values[@]}" "$d/accounts-section.in" "$d/accounts-section.conf" &&
+		cat "$d/accounts-section.conf"
 }
 
 dovecot_stop() {

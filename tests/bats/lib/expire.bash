@@ -45,6 +45,12 @@ lmtp_deliver() {
 		"$1" "$2" "$body" | "$BIN/tools/smtpchat" -p "$LMTP_PORT" | grep -E '^[245][0-9][0-9] ' | sed -n 5p
 }
 
+# lmtp_rcpt ADDR: Dovecot LMTP's answer to RCPT TO:<ADDR>.
+lmtp_rcpt() {
+	printf '> LHLO test\n<\n> MAIL FROM:<sender@example.org>\n<\n> RCPT TO:<%s>\n<\n> QUIT\n<\n' "$1" |
+		"$BIN/tools/smtpchat" -p "$LMTP_PORT" | grep -E '^[245][0-9][0-9] ' | sed -n 4p
+}
+
 # dovecot_start_with_quota: lib/dovecot.bash's Dovecot, with LMTP on $LMTP_PORT and, unless
 # it already runs the relay's conf/dovecot/dovecot.conf, the quota plugin and the quota
 # expiry section cut from that template and rendered, so the tests run the relay's text.

@@ -1,6 +1,7 @@
 // The test's Delta Chat devices, kept below E2E_DIR/<name>/ between runs of the driver: each is
 // one deltachat-rpc-server with one account, made from the relay's QR code on first use.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { request } from "node:https";
 import { join as joinPath } from "node:path";
 import { Client, until } from "./client.mjs";
@@ -16,16 +17,20 @@ function env(name) {
   return value;
 }
 
+// The relay's host: E2E_HOST (a name of the federation test bed), else the local relay.
+const host = () => process.env.E2E_HOST ?? "127.0.0.1";
+
 // POST /new on the relay, as Delta Chat does for a dcaccount: QR code: {email, password, ...}.
 export function postNew() {
+  const ca = process.env.E2E_CA; // the federation's test CA signed its relays' certificates
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: "127.0.0.1",
+        host: host(),
         port: env("HTTPS_PORT"),
         path: "/new",
         method: "POST",
-        rejectUnauthorized: false, // the local relay's certificate is self-signed
+        ...(ca ? { ca: readFileSync(ca) } : { rejectUnauthorized: false }), // else self-signed
         timeout: 20000,
       },
       (res) => {
@@ -44,7 +49,15 @@ export function postNew() {
 }
 
 // The relay's dclogin: URL plus what a relay on test ports needs: its IMAPS and SMTPS ports.
+// A relay with a domain gives none (phones take its dcaccount: code), so the device makes it
+// as for the relay's own hosts; ic=3 and sc=3 because Delta Chat trusts only the public roots
+// built into it, never a test CA.
 export function loginQr(answer) {
+  if (!answer.dclogin_url && !isIP(host())) {
+    const login = `${encodeURIComponent(answer.email).replace("%40", "@")}`;
+    const hosts = `ih=${host()}&ip=993&is=ssl&sh=${host()}&sp=465&ss=ssl`;
+    return `dclogin:${login}?p=${encodeURIComponent(answer.password)}&v=1&${hosts}&ic=3&sc=3`;
+  }
   if (!answer.dclogin_url) {
     throw new Error(`POST /new gave no dclogin_url: ${JSON.stringify(answer)}`);
   }
