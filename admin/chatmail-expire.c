@@ -1,6 +1,6 @@
 /* chatmail-expire: the daily expiry of SPEC §5 (old mails, large old mails, inactive
  * accounts) and, with --quota, Dovecot's quota-warning hook that makes room in one mailbox.
- * usage: chatmail-expire [--config INI] [--dry-run]
+ * usage: chatmail-expire [--config INI] [--dry-run] [--textfile FILE]
  *        chatmail-expire [--config INI] [--dry-run] --quota ADDR
  * --config names chatmail.ini where CHATMAIL_INI cannot be set: Dovecot's script service
  * runs its program with an empty environment. */
@@ -146,6 +146,8 @@ static int expire_one(const struct mailstore_mail *mail, void *context)
 	enum expire_verdict verdict = expire_mail(&run->policy, mail->mtime, mail->size);
 	if (verdict == EXPIRE_KEEP) {
 		run->home_kept += mail->size;
+		run->figures.mails++;
+		run->figures.bytes += mail->size;
 		return 0;
 	}
 	const char *why = verdict == EXPIRE_OLD ? "old" : "large";
@@ -201,10 +203,14 @@ static int expire_home(const char *addr, int fd, void *context)
 	}
 	/* Dovecot calls the quota hook only when a delivery crosses the warning level; a
 	 * mailbox that stays over it (a hook that failed) is shrunk here. */
+	unsigned long mails_before = run->mails_removed;
+	uint64_t bytes_before = run->bytes_removed;
 	if (run->home_kept >
 		expire_quota_share(run->config.max_mailbox_size, EXPIRE_QUOTA_WARNING_PERCENT) &&
 	    shrink_to_quota(run, fd, addr) != 0)
 		run->problems.errors++;
+	run->figures.mails -= run->mails_removed - mails_before;
+	run->figures.bytes -= run->bytes_removed - bytes_before;
 	show_progress(run, false);
 	return 0;
 }
@@ -238,6 +244,30 @@ static int open_accounts(struct run *run)
 	return run->accounts != NULL ? 0 : -1;
 }
 
+static int count_account(const char *addr, int64_t last_login, void *context)
+{
+	struct run *run = context;
+	(void)addr;
+	stats_count_account(&run->figures, last_login, accounts_day(run->now));
+	return 0;
+}
+
+/* The figures of chatmailctl stats as they are after the run, for Prometheus' textfile
+ * collector (README "Metrics"): the accounts counted again, the mails as kept. */
+static void write_textfile(struct run *run)
+{
+	run->figures.maildirs = run->maildirs;
+	if (run->accounts != NULL &&
+	    accounts_foreach(run->accounts, count_account, run) != ACCOUNTS_OK) {
+		run->problems.errors++;
+		return;
+	}
+	if (stats_write_textfile(&run->figures, run->textfile) != 0) {
+		log_error("cannot write %s: %s", run->textfile, strerror(errno));
+		run->problems.errors++;
+	}
+}
+
 static int daily(struct run *run)
 {
 	run->daily = true;
@@ -250,6 +280,8 @@ static int daily(struct run *run)
 	if (mailstore_each_home(&run->config, run->root_fd, expire_home, run, &run->problems) != 0)
 		run->problems.errors++;
 	show_progress(run, true);
+	if (run->textfile != NULL && !run->dry_run)
+		write_textfile(run);
 	print_summary(run);
 	return run->problems.errors > 0 ? EXIT_PARTIAL : EXIT_DONE;
 }
@@ -270,7 +302,8 @@ static int load(struct run *run)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: chatmail-expire [--config INI] [--dry-run] [--quota ADDR]\n");
+	fprintf(stderr, "usage: chatmail-expire [--config INI] [--dry-run] [--textfile FILE] "
+			"[--quota ADDR]\n");
 	return EXIT_USAGE;
 }
 
@@ -285,6 +318,8 @@ int main(int argc, char **argv)
 			run.dry_run = true;
 		else if (strcmp(argv[i], "--quota") == 0 && i + 1 < argc)
 			quota_addr = argv[++i];
+		else if (strcmp(argv[i], "--textfile") == 0 && i + 1 < argc)
+			run.textfile = argv[++i];
 		else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
 			setenv("CHATMAIL_INI", argv[++i], 1);
 		else

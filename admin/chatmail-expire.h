@@ -7,6 +7,7 @@
 #include "config.h"
 #include "expire.h"
 #include "mailstore.h"
+#include "stats.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,6 +39,8 @@ struct run {
 	unsigned long accounts_scanned, accounts_removed, maildirs, mails_scanned, mails_removed;
 	uint64_t bytes_removed;
 	struct mailstore_problems problems;
+	const char *textfile; /* --textfile: the figures after the run go there */
+	struct relay_stats figures;
 	/* the maildir being walked */
 	const char *addr;
 	unsigned long home_removed;

@@ -185,10 +185,11 @@ load_config() {
 	"$BIN/chatmail-render" --check || die "fix $INI and run again"
 	local values=()
 	mapfile -t values < <(relay_get mail_domain passdb_dir mailboxes_dir state_dir vmail_user \
-		tls_external_cert_and_key acme_email)
-	[ ${#values[@]} = 7 ] || die "cannot read $INI"
+		tls_external_cert_and_key acme_email mtail_address)
+	[ ${#values[@]} = 8 ] || die "cannot read $INI"
 	MAIL_DOMAIN=${values[0]} PASSDB_DIR=${values[1]} MAILBOXES_DIR=${values[2]}
 	STATE_DIR=${values[3]} VMAIL=${values[4]} TLS_EXTERNAL=${values[5]} ACME_EMAIL=${values[6]}
+	MTAIL_ADDRESS=${values[7]}
 	IP_ONLY=
 	is_ipv4 "$MAIL_DOMAIN" && IP_ONLY=1
 	return 0
@@ -214,11 +215,12 @@ load_layout() {
 		relay_ini "$ini" "$DOMAIN" </dev/null
 	fi
 	mapfile -t values < <(CHATMAIL_INI=$ini relay_layout www_dir tls_dir tls_cert tls_key \
-		dkim_dir dkim_selector dkim_key runtime_dir)
+		dkim_dir dkim_selector dkim_key runtime_dir metrics_textfile_dir)
 	[ "$ini" = "$INI" ] || rm -f "$ini"
-	[ ${#values[@]} = 8 ] || die "cannot read the layout $LAYOUT/production.values"
+	[ ${#values[@]} = 9 ] || die "cannot read the layout $LAYOUT/production.values"
 	WWW=${values[0]} TLS_DIR=${values[1]} TLS_CERT=${values[2]} TLS_KEY=${values[3]}
 	DKIM_DIR=${values[4]} DKIM_SELECTOR=${values[5]} DKIM_KEY=${values[6]} RUNTIME_DIR=${values[7]}
+	METRICS_DIR=${values[8]}
 }
 
 # --- changes: every file goes through install_file, which writes only what differs ---
@@ -308,6 +310,45 @@ check_commands() {
 	done
 	[ -z "$missing" ] || die "missing commands:$missing (install the Debian packages, or drop --no-packages)"
 	[ -x "$BIN/chatmail-render" ] || die "$BIN/chatmail-render is missing: run make (install) first"
+}
+
+# --- metrics (README "Metrics"), when chatmail.ini sets mtail_address ---
+
+# Dovecot's stats listener binds to mtail_address: an address this machine does not have would
+# keep Dovecot from starting.
+check_metrics() {
+	[ -n "$MTAIL_ADDRESS" ] || return 0
+	ip -o addr show 2>/dev/null | awk '{ sub("/.*", "", $4); print $4 }' | grep -qxF "$MTAIL_ADDRESS" ||
+		die "mtail_address $MTAIL_ADDRESS is not an address of this machine (VPN down?)"
+	[ -n "$NO_PACKAGES" ] || [ -n "$R" ] || PACKAGES=mtail install_packages
+}
+
+# The textfile collector's directory: the expiry, as the mail user, writes its gauges there.
+make_metrics_dir() {
+	[ -n "$MTAIL_ADDRESS" ] || return 0
+	local group
+	group=$(id -gn "$VMAIL")
+	if [ ! -d "$METRICS_DIR" ]; then
+		ensure_dir "$METRICS_DIR" 1775 "root:$group"
+	elif [ "$(stat -c %G "$METRICS_DIR")" != "$group" ] || ! (($(stat -c '0%a' "$METRICS_DIR") & 020)); then
+		warn "$VMAIL cannot write $METRICS_DIR: the expiry's gauges need 'chgrp $group' and 'chmod g+w' there"
+	fi
+}
+
+# Without mtail_address no mtail unit stays: one from an earlier run is disabled and removed.
+metrics_file_wanted() { # metrics_file_wanted RELATIVE-PATH
+	[ -n "$MTAIL_ADDRESS" ] && return 0
+	case "$1" in mtail/* | systemd/chatmail-mtail.service) return 1 ;; esac
+}
+
+remove_metrics_unit() {
+	[ -z "$MTAIL_ADDRESS" ] && [ -f "$UNIT_DIR/chatmail-mtail.service" ] || return 0
+	systemctl_files --quiet disable chatmail-mtail.service 2>/dev/null || true
+	! systemd_running || "$SYSTEMCTL" stop chatmail-mtail.service 2>/dev/null || true
+	rm -f "$UNIT_DIR/chatmail-mtail.service"
+	say "removed chatmail-mtail.service (no mtail_address)"
+	CHANGED+=("$UNIT_DIR/chatmail-mtail.service")
+	add_unique RESTART daemon-reload
 }
 
 make_vmail_user() {
@@ -482,6 +523,7 @@ render_and_install() {
 	while IFS= read -r file; do
 		rel=${file#"$STAGE"/etc/}
 		top=${rel%%/*}
+		metrics_file_wanted "$rel" || continue
 		dest=$ETC/$rel
 		[ "$top" = systemd ] && dest=$UNIT_DIR/${rel#systemd/}
 		what=$(service_of "$top" "${rel#*/}")
@@ -629,15 +671,18 @@ cmd_install() {
 	set_layout
 	write_ini
 	load_config
+	check_metrics
 	make_vmail_user
 	[ -z "$DOMAIN" ] || [ "$DOMAIN" = "$MAIL_DOMAIN" ] ||
 		die "$INI is for $MAIL_DOMAIN, not $DOMAIN: edit mail_domain there, or pass --domain $MAIL_DOMAIN"
 	load_layout
 	make_dirs
+	make_metrics_dir
 	make_dkim_key
 	choose_tls
 	make_self_signed
 	render_and_install
+	remove_metrics_unit
 	write_setup_conf
 	enable_units
 	apply_changes
@@ -704,8 +749,10 @@ last_errors() {
 cmd_status() {
 	load_setup_conf
 	set_layout
-	local service state down=0 line
-	for service in $STATUS_SERVICES; do
+	local service state down=0 line services=$STATUS_SERVICES
+	# mtail runs where chatmail.ini sets mtail_address (README "Metrics")
+	[ ! -f "$UNIT_DIR/chatmail-mtail.service" ] || services="$services chatmail-mtail"
+	for service in $services; do
 		if systemd_running; then
 			state=$("$SYSTEMCTL" is-active "$service" 2>/dev/null || true)
 		else

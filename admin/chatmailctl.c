@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "mailstore.h"
+#include "stats.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -284,20 +285,15 @@ static int block(struct ctl *ctl, bool on)
 
 struct totals {
 	const struct ctl *ctl;
-	unsigned long accounts, active_day, active_week, active_month;
-	unsigned long maildirs, orphans, mails;
-	uint64_t bytes;
+	struct relay_stats figures;
+	unsigned long orphans;
 };
 
 static int count_account(const char *addr, int64_t last_login, void *context)
 {
 	struct totals *totals = context;
-	int64_t today = totals->ctl->today;
 	(void)addr;
-	totals->accounts++;
-	totals->active_day += last_login >= today - EXPIRE_DAY_SECONDS;
-	totals->active_week += last_login >= today - 7 * EXPIRE_DAY_SECONDS;
-	totals->active_month += last_login >= today - 30 * EXPIRE_DAY_SECONDS;
+	stats_count_account(&totals->figures, last_login, totals->ctl->today);
 	return 0;
 }
 
@@ -308,9 +304,9 @@ static int count_home(const char *addr, int home_fd, void *context)
 	const struct ctl *ctl = totals->ctl;
 	char hash[PASSWD_HASH_MAX];
 	struct usage usage = measure_home(home_fd, addr);
-	totals->maildirs++;
-	totals->mails += usage.mails;
-	totals->bytes += usage.bytes;
+	totals->figures.maildirs++;
+	totals->figures.mails += usage.mails;
+	totals->figures.bytes += usage.bytes;
 	if (ctl->accounts == NULL ||
 	    accounts_get(ctl->accounts, addr, hash, NULL) == ACCOUNTS_NOT_FOUND)
 		totals->orphans++;
@@ -336,30 +332,31 @@ static int stats(struct ctl *ctl)
 		char out[JSON_OBJECT_MAX];
 		struct json_writer writer;
 		json_begin(&writer, out, sizeof out);
-		json_member_uint(&writer, "accounts", totals.accounts);
-		json_member_uint(&writer, "active_day", totals.active_day);
-		json_member_uint(&writer, "active_week", totals.active_week);
-		json_member_uint(&writer, "active_month", totals.active_month);
-		json_member_uint(&writer, "maildirs", totals.maildirs);
+		json_member_uint(&writer, "accounts", totals.figures.accounts);
+		json_member_uint(&writer, "active_day", totals.figures.active_day);
+		json_member_uint(&writer, "active_week", totals.figures.active_week);
+		json_member_uint(&writer, "active_month", totals.figures.active_month);
+		json_member_uint(&writer, "maildirs", totals.figures.maildirs);
 		json_member_uint(&writer, "maildirs_without_account", totals.orphans);
-		json_member_uint(&writer, "mails", totals.mails);
-		json_member_uint(&writer, "bytes", totals.bytes);
+		json_member_uint(&writer, "mails", totals.figures.mails);
+		json_member_uint(&writer, "bytes", totals.figures.bytes);
 		json_member_uint(&writer, "free_bytes", free_bytes);
 		json_member_bool(&writer, "creation_blocked", blocked(&ctl->config));
 		print_json(&writer, "");
 		printf("\n");
 		return EXIT_DONE;
 	}
-	format_size(totals.bytes, used, sizeof used);
+	format_size(totals.figures.bytes, used, sizeof used);
 	format_size(free_bytes, free_text, sizeof free_text);
-	printf("accounts:          %lu\n", totals.accounts);
-	printf("active last day:   %lu\n", totals.active_day);
-	printf("active last week:  %lu\n", totals.active_week);
-	printf("active last month: %lu\n", totals.active_month);
-	printf("maildirs:          %lu (%lu without account)\n", totals.maildirs, totals.orphans);
-	printf("mails:             %lu\n", totals.mails);
+	printf("accounts:          %lu\n", totals.figures.accounts);
+	printf("active last day:   %lu\n", totals.figures.active_day);
+	printf("active last week:  %lu\n", totals.figures.active_week);
+	printf("active last month: %lu\n", totals.figures.active_month);
+	printf("maildirs:          %lu (%lu without account)\n", totals.figures.maildirs,
+	       totals.orphans);
+	printf("mails:             %lu\n", totals.figures.mails);
 	printf("disk used:         %s (%llu bytes), %s free\n", used,
-	       (unsigned long long)totals.bytes, free_text);
+	       (unsigned long long)totals.figures.bytes, free_text);
 	printf("account creation:  %s\n", blocked(&ctl->config) ? "blocked" : "allowed");
 	return EXIT_DONE;
 }

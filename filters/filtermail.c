@@ -323,9 +323,14 @@ static void decide_message(struct session *s)
 	case POLICY_ACCEPT:
 		break;
 	}
-	/* The reference relay counts Secure-Join requests as encrypted in its log. */
-	log_info("%s: Filtering %s mail.", s->direction->name,
-		 result.encrypted || result.securejoin ? "encrypted" : "unencrypted");
+	/* The reference relay counts Secure-Join requests as encrypted in its log, and bounces
+	 * apart (its metrics count these lines: README "Metrics"). */
+	if (result.bounce)
+		log_info("%s: Filtering mailer-daemon message from %s", s->direction->name,
+			 sender[0] != '\0' ? sender : "<>");
+	else
+		log_info("%s: Filtering %s mail.", s->direction->name,
+			 result.encrypted || result.securejoin ? "encrypted" : "unencrypted");
 	if (result.verdict == POLICY_REJECT_UNENCRYPTED) {
 		log_info("Rejected unencrypted mail from: %s (%s)", sender, result.reason);
 		done(s, SMTP_REPLY_ENCRYPTION_NEEDED,

@@ -59,6 +59,8 @@ static const struct key keys[] = {
 	/* chatmail-setup: "CERT KEY" of the operator's own certificate; the ACME account's address */
 	{"tls_external_cert_and_key", KEY_STRING, FIELD(tls_external_cert_and_key), 0, 0, ""},
 	{"acme_email", KEY_STRING, FIELD(acme_email), 0, 0, ""},
+	/* metrics: mtail and Dovecot's OpenMetrics listen on this address when it is set */
+	{"mtail_address", KEY_STRING, FIELD(mtail_address), 0, 0, ""},
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 

@@ -64,6 +64,8 @@ struct config {
 	/* Read by chatmail-setup only: "CERT KEY" paths (else ACME or self-signed), ACME contact. */
 	char tls_external_cert_and_key[2 * CONFIG_PATH_MAX];
 	char acme_email[CONFIG_DOMAIN_MAX + 65];
+	/* Read by the templates only: where mtail (3903) and Dovecot's stats (3904) listen. */
+	char mtail_address[64];
 };
 
 struct config_error {

@@ -7,7 +7,7 @@
 
 static struct policy_result result(enum policy_verdict verdict, const char *reason)
 {
-	struct policy_result r = {verdict, false, false, false, reason};
+	struct policy_result r = {.verdict = verdict, .reason = reason};
 	return r;
 }
 
@@ -116,7 +116,8 @@ struct policy_result policy_incoming(const struct smtp_tx *tx, const struct mess
 	bool forged = !m->has_from || !span_is_nocase(m->from, tx->mail.address);
 	if (!encrypted_or_securejoin(m, true, &r)) {
 		r = result(POLICY_ACCEPT, "no recipient requires encryption");
-		if (is_bounce(m))
+		r.bounce = is_bounce(m);
+		if (r.bounce)
 			r.reason = "bounce from a mailer daemon";
 		else
 			for (size_t i = 0; i < tx->recipient_count; i++)

@@ -23,6 +23,7 @@ struct policy_result {
 			  * as "Filtering encrypted mail" too */
 	bool null_sender; /* incoming: hand it on with an empty envelope sender, because the
 			   * envelope sender is not the From: address (no bounce to a forgery) */
+	bool bounce; /* incoming: a cleartext delivery report of a mailer daemon, let through */
 	const char *reason; /* a short static English text for the log, never message content;
 			     * for unencrypted mail, why it is not encrypted */
 };
