@@ -135,7 +135,7 @@ $(BUILD)/fuzz/fuzz_oracle: tests/fuzz/fuzz_oracle.c $(ORACLE_CHECK_SRC) $(wildca
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -Itests/oracle $(GMIME_CFLAGS) -g -O1 \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(ORACLE_CHECK_SRC) $(LIB_SRC) \
-		$(GMIME_LIBS) $(LDLIBS)
+		$(GMIME_LIBS) -lopendkim $(LDLIBS)
 
 # Every target runs even when one fails; a crashing input is kept as $(BUILD)/fuzz/<target>-crash-*.
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
