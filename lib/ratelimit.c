@@ -22,6 +22,7 @@
 #define MICROSECONDS_PER_MINUTE INT64_C(60000000)
 #define TABLE_MAGIC "chatmail-ratelimit-1"
 #define TABLE_HEADER 4096 /* a page: no bucket straddles two */
+#define RATELIMIT_LOCK_WAIT_MS 3000
 
 struct slot {
 	uint64_t hash;
@@ -239,10 +240,25 @@ static int lock_bucket(const struct ratelimit *ratelimit, size_t index, short ty
 	    .l_start = (off_t)(TABLE_HEADER + index * sizeof(struct bucket)),
 	    .l_len = (off_t)sizeof(struct bucket),
 	};
-	int rc;
-	while ((rc = fcntl(ratelimit->fd, F_OFD_SETLKW, &lock)) != 0 && errno == EINTR)
-		;
-	return rc;
+	if (type == F_UNLCK)
+		return fcntl(ratelimit->fd, F_OFD_SETLK, &lock);
+	/* A bucket is held for microseconds; a holder that stopped (SIGSTOP, a debugger) must not
+	 * stall every other sender of its bucket: after RATELIMIT_LOCK_WAIT_MS the check fails
+	 * (a 4xx, never a free pass). */
+	struct timespec pause = {0, 100000};
+	for (long waited_us = 0;; waited_us += pause.tv_nsec / 1000) {
+		if (fcntl(ratelimit->fd, F_OFD_SETLK, &lock) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return -1;
+		if (waited_us >= RATELIMIT_LOCK_WAIT_MS * 1000L) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 20000000)
+			pause.tv_nsec *= 2;
+	}
 }
 
 /* The sender's slot in bucket: its own, else one whose time has passed, else NULL. */

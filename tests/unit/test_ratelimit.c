@@ -198,10 +198,39 @@ static void test_full(void)
 	CHECK(system(command) == 0);
 }
 
+/* A holder of a bucket that stopped (SIGSTOP, a debugger) costs another sender a few seconds
+ * and a 4xx, never a stalled filtermail and never a free pass. */
+static void test_a_stuck_lock_holder_times_out(void)
+{
+	char dir[] = "/tmp/test_ratelimit.XXXXXX", path[sizeof dir + 32];
+	CHECK(mkdtemp(dir) != NULL);
+	struct ratelimit *ratelimit = ratelimit_open(dir);
+	CHECK(ratelimit != NULL);
+	if (ratelimit == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/%s", dir, RATELIMIT_FILE);
+	int holder = open(path, O_RDWR);
+	struct flock all = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+	CHECK(holder >= 0 && fcntl(holder, F_OFD_SETLK, &all) == 0);
+	int64_t start = ratelimit_now();
+	CHECK(ratelimit_check(ratelimit, "a@example.org", start, 60, 3) == RATELIMIT_ERROR);
+	int64_t waited = ratelimit_now() - start;
+	CHECK(waited >= 2 * SECOND && waited < 10 * SECOND);
+	all.l_type = F_UNLCK;
+	CHECK(fcntl(holder, F_OFD_SETLK, &all) == 0);
+	CHECK(ratelimit_check(ratelimit, "a@example.org", ratelimit_now(), 60, 3) ==
+	      RATELIMIT_ALLOWED);
+	close(holder);
+	ratelimit_close(ratelimit);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_gcra();
 	test_store();
 	test_full();
+	test_a_stuck_lock_holder_times_out();
 	return test_summary("ratelimit");
 }
