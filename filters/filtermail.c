@@ -235,7 +235,7 @@ static void refuse_with(struct session *s, const char *reply)
  * verdict, for every kind of message. A From: we cannot read has no domain to align with. */
 static bool incoming_authentic(struct session *s, const struct message *m)
 {
-	char domain[SMTP_ADDRESS_MAX + 1];
+	char domain[CONFIG_DOMAIN_MAX + 1];
 	struct dkim_result result;
 	const char *error;
 
@@ -251,6 +251,13 @@ static bool incoming_authentic(struct session *s, const struct message *m)
 		return false;
 	}
 	size_t len = m->from.len - (size_t)(at + 1 - m->from.ptr);
+	/* The address comes from the header, as long as a field may be; no domain is longer. */
+	if (len > CONFIG_DOMAIN_MAX) {
+		log_info("Rejected mail from %s: From: domain longer than %d bytes",
+			 s->server.tx.mail.address, CONFIG_DOMAIN_MAX);
+		refuse_with(s, dkim_verdict_reply(DKIM_VERDICT_FAIL));
+		return false;
+	}
 	memcpy(domain, at + 1, len);
 	domain[len] = '\0';
 	if (dkim_domain_is_literal(domain))

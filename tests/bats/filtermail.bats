@@ -672,6 +672,18 @@ EOF
 	[ "$(sink_messages)" -eq 0 ]
 }
 
+@test "filtermail: a From: domain longer than any domain is refused, never copied (554)" {
+	account "$BOB" open
+	local long
+	long="$(head -c 300 /dev/zero | tr '\0' a).example.net"
+	plain_message "carol@$long" "$BOB" >"$T/msg"
+	as_data "$T/msg" >"$T/data"
+	run chat incoming < <(incoming_session "$BOB")
+	[ "${lines[10]}" = "554 5.7.1 No valid DKIM signature found" ]
+	grep -q 'From: domain longer than 253 bytes' "$T/log"
+	[ "$(sink_messages)" -eq 0 ]
+}
+
 @test "filtermail: a From: with an address literal has no DNS and is exempt from DKIM" {
 	account "$BOB" open
 	plain_message 'carol@[192.0.2.9]' "$BOB" >"$T/msg"
