@@ -433,7 +433,7 @@ make_dirs() {
 	if [ -n "$LOG_DIR" ]; then
 		ensure_dir "$LOG_DIR" 0755 root:root
 		local log
-		for log in filtermail newemail; do
+		for log in filtermail newemail mxdeliv; do
 			[ -f "$LOG_DIR/$log.log" ] || install -m 0640 -o "$VMAIL" -g "$group" /dev/null "$LOG_DIR/$log.log"
 		done
 	fi
@@ -548,9 +548,10 @@ write_setup_conf() {
 	} >"$tmp"
 	install_file "$tmp" "$SETUP_CONF" 0644 root:root
 	rm -f "$tmp"
-	# newemail reads chatmail.ini once, at start: a changed file means a restart.
+	# newemail and mxdeliv read chatmail.ini once, at start: a changed file means a restart.
 	sha256sum <"$INI" >"$tmp"
 	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
+	[ "${CHANGED[-1]:-}" != "$SETUP_STATE/chatmail.ini.sha256" ] || add_unique RESTART chatmail-mxdeliv
 	rm -f "$tmp"
 }
 
@@ -699,7 +700,7 @@ cmd_install() {
 
 # --- status ---
 
-STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver unbound"
+STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail chatmail-mxdeliv postfix-mta-sts-resolver unbound"
 
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {
@@ -709,9 +710,9 @@ service_state_by_hand() {
 	dovecot) pidfile=$(relay_layout dovecot_base_dir)/master.pid ;;
 	opendkim) pidfile=$(relay_layout opendkim_pid) ;;
 	nginx) pidfile=$(relay_layout nginx_pid) ;;
-	chatmail-newemail)
+	chatmail-newemail | chatmail-mxdeliv)
 		# grep reads all of ss's output: with -q, ss could die of SIGPIPE and fail the pipe
-		if ss -Hxl 2>/dev/null | grep -F "$(relay_layout newemail_socket)" >/dev/null; then
+		if ss -Hxl 2>/dev/null | grep -F "$(relay_layout "${1#chatmail-}_socket")" >/dev/null; then
 			echo active
 		else
 			echo inactive

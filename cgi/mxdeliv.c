@@ -213,7 +213,9 @@ static int deliver(struct app *app, const struct request *r, size_t len, struct 
 	};
 	struct smtp_client_answer answer;
 	smtp_client_relay(&relay, &answer);
-	log_info("delivery from %s over HTTPS for %zu recipient(s): %d %s", client ? client : "?",
+	/* "received mail" is what the metrics count (conf/mtail) */
+	log_info("%s mail from %s over HTTPS for %zu recipient(s): %d %s",
+		 answer.accepted ? "received" : "did not hand on", client ? client : "?",
 		 tx->recipient_count, answer.code, answer.text);
 	return respond_smtp(r, answer.code, answer.text);
 }

@@ -32,7 +32,8 @@ relay_ports() {
 	PORT_DEFINES=() INI_PORTS=() INI_PORT_LINES=() LISTENER_PORTS=() PORT_COUNT=0
 	while read -r name standard offset; do
 		case $name in '' | '#'*) continue ;; esac
-		PORT_COUNT=$((PORT_COUNT + 1))
+		# a block reaches the highest offset, whatever the number of lines
+		[ "$offset" -lt "$PORT_COUNT" ] || PORT_COUNT=$((offset + 1))
 		port=$standard
 		[ -z "${1:-}" ] || port=$(($1 + offset))
 		if [ "$standard" = - ]; then

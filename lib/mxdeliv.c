@@ -4,7 +4,9 @@
 #include "address.h"
 #include "smtp.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static bool is_space(char c)
 {
@@ -129,4 +131,56 @@ int mxdeliv_http_status(int smtp_code)
 bool mxdeliv_accepted(int http_status)
 {
 	return http_status >= 200 && http_status < 300;
+}
+
+bool mxdeliv_host_lacks_it(int http_status)
+{
+	return http_status != MXDELIV_HTTP_REFUSED && http_status != MXDELIV_HTTP_TOO_LARGE;
+}
+
+bool mxdeliv_verify(const char *domain)
+{
+	return domain[0] != '[' && domain[0] != '_';
+}
+
+int mxdeliv_url(const char *host, char *url, size_t size)
+{
+	bool v6 = strchr(host, ':') != NULL;
+	if (host[0] == '\0')
+		return -1;
+	int n = snprintf(url, size, "https://%s%s%s/mxdeliv", v6 ? "[" : "", host, v6 ? "]" : "");
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Host names compare without case; a name longer than a slot is never remembered. */
+static bool same_host(const char *slot, const char *host)
+{
+	return strncasecmp(slot, host, MXDELIV_HOST_MAX + 1) == 0;
+}
+
+bool mxdeliv_memory_smtp_only(const struct mxdeliv_memory *memory, const char *host, int64_t now)
+{
+	for (size_t i = 0; i < MXDELIV_MEMORY_HOSTS; i++)
+		if (memory->entry[i].until > now && same_host(memory->entry[i].host, host))
+			return true;
+	return false;
+}
+
+void mxdeliv_memory_remember(struct mxdeliv_memory *memory, const char *host, int64_t now)
+{
+	size_t slot = 0;
+
+	if (strlen(host) > MXDELIV_HOST_MAX)
+		return;
+	for (size_t i = 0; i < MXDELIV_MEMORY_HOSTS; i++) {
+		if (same_host(memory->entry[i].host, host)) {
+			slot = i;
+			break;
+		}
+		if (memory->entry[i].until < memory->entry[slot].until)
+			slot = i;
+	}
+	memset(memory->entry[slot].host, 0, sizeof memory->entry[slot].host);
+	memcpy(memory->entry[slot].host, host, strlen(host));
+	memory->entry[slot].until = now + MXDELIV_SMTP_ONLY_SECONDS;
 }

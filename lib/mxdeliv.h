@@ -6,6 +6,7 @@
 #include "smtp_tx.h"
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Answers (SPEC §5b). */
 #define MXDELIV_HTTP_OK 200		  /* body: the SMTP reply of the accepting server */
@@ -41,4 +42,33 @@ int mxdeliv_http_status(int smtp_code);
 
 /* The sender's side: whether an answer means the peer took the message (any 2xx). */
 bool mxdeliv_accepted(int http_status);
+
+/* Whether a failed POST says the host has no /mxdeliv, so that it gets mail by SMTP only for a
+ * while: no answer, or any answer but the refusals of a working /mxdeliv (400 with an SMTP
+ * reply, 413 over its size limit), which SMTP will repeat or overcome with the same message. */
+bool mxdeliv_host_lacks_it(int http_status);
+
+/* Whether the certificate of a recipient domain's host is verified: not for an address literal
+ * ("[192.0.2.1]") nor a domain starting with "_" (test set-ups), as the reference relay does. */
+bool mxdeliv_verify(const char *domain);
+
+/* https://HOST/mxdeliv into url (HOST bracketed when it is an IPv6 literal); 0, or -1 when it
+ * does not fit or HOST is empty. */
+int mxdeliv_url(const char *host, char *url, size_t size);
+
+/* The hosts that needed SMTP, remembered for MXDELIV_SMTP_ONLY_SECONDS (SPEC §5b): a fixed
+ * table, the file state_dir/MXDELIV_MEMORY_FILE as it is in memory. A full table forgets the
+ * host whose time ends first. */
+#define MXDELIV_SMTP_ONLY_SECONDS (30 * 60)
+#define MXDELIV_MEMORY_HOSTS 256
+#define MXDELIV_HOST_MAX 255
+#define MXDELIV_MEMORY_FILE "mxdeliv-smtp-only"
+struct mxdeliv_memory {
+	struct {
+		int64_t until; /* 0: a free slot */
+		char host[MXDELIV_HOST_MAX + 1];
+	} entry[MXDELIV_MEMORY_HOSTS];
+};
+bool mxdeliv_memory_smtp_only(const struct mxdeliv_memory *memory, const char *host, int64_t now);
+void mxdeliv_memory_remember(struct mxdeliv_memory *memory, const char *host, int64_t now);
 #endif

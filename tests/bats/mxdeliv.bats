@@ -43,7 +43,7 @@ post() {
 	[[ "$body" == "250 2.0.0 Ok: queued as "* ]]
 	wait_inbox "$ADDR" "$PASS" 1
 	grep -q 'Incoming: Filtering encrypted mail.' "$RUN_DIR/log/mxdeliv.log"
-	grep -q 'delivery from 127.0.0.1 over HTTPS for 1 recipient(s): 250' "$RUN_DIR/log/mxdeliv.log"
+	grep -q 'received mail from 127.0.0.1 over HTTPS for 1 recipient(s): 250' "$RUN_DIR/log/mxdeliv.log"
 	# handed to the incoming reinject port as port 25's mail is, the client's address passed on
 	grep -q 'postfix/reinject_incoming/smtpd.*client=unknown\[127.0.0.1\]' "$RUN_DIR/log/postfix.log"
 	# nginx kept a record of this location only
@@ -57,7 +57,7 @@ post() {
 	[ "$code" = 200 ]
 	wait_inbox "$ADDR" "$PASS" $((before1 + 1))
 	wait_inbox "$ADDR2" "$PASS2" $((before2 + 1))
-	grep -q 'over HTTPS for 2 recipient(s): 250' "$RUN_DIR/log/mxdeliv.log"
+	grep -q 'received mail from 127.0.0.1 over HTTPS for 2 recipient(s): 250' "$RUN_DIR/log/mxdeliv.log"
 	# and a list in one line, as nginx 1.23 and later join repeated lines
 	post "$M" -H "X-Mail-From: $SENDER" -H "X-Mail-To: $ADDR, $ADDR2"
 	[ "$code" = 200 ]

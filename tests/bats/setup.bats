@@ -103,7 +103,7 @@ mode_owner() {
 @test "setup: systemd-analyze verifies the installed units, hardened, and the timer and newemail are enabled" {
 	units=$R/etc/systemd/system
 	run systemd-analyze verify "$units/chatmail-newemail.service" "$units/chatmail-expire.service" \
-		"$units/chatmail-expire.timer"
+		"$units/chatmail-expire.timer" "$units/chatmail-mxdeliv.service"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	# the OpenDKIM drop-in on Debian's unit
 	mkdir "$BATS_TEST_TMPDIR/units"
@@ -119,6 +119,7 @@ mode_owner() {
 	done
 	[ "$(readlink "$units/timers.target.wants/chatmail-expire.timer")" = /etc/systemd/system/chatmail-expire.timer ]
 	[ -L "$units/multi-user.target.wants/chatmail-newemail.service" ]
+	[ -L "$units/multi-user.target.wants/chatmail-mxdeliv.service" ]
 	refute test -e "$units/multi-user.target.wants/chatmail-expire.service"
 }
 
@@ -232,7 +233,7 @@ mode_owner() {
 @test "setup: status shows each service, the last errors, and a service that is down" {
 	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	for service in postfix dovecot opendkim nginx chatmail-newemail; do
+	for service in postfix dovecot opendkim nginx chatmail-newemail chatmail-mxdeliv; do
 		grep -qE "^$service +active$" <<<"$output" || { echo "$service: $output"; false; }
 	done
 	grep -qE "^resolver +127\.0\.0\.1 \(unbound, $R/etc/resolv.conf\)$" <<<"$output"
@@ -263,7 +264,7 @@ mode_owner() {
 	[[ "$output" == *"wrote $R/etc/dovecot/dovecot.conf"* ]]
 	[[ "$output" == *"wrote $R/var/www/chatmail/index.html"* ]]
 	refute grep -q "wrote $R/etc/postfix\|wrote $R/etc/nginx\|wrote $R/etc/opendkim" <<<"$output"
-	[[ "$output" == *"do it yourself: restart chatmail-newemail, reload dovecot"* ]]
+	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-mxdeliv, reload dovecot"* ]]
 	grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
 }
 
@@ -392,6 +393,7 @@ FAKE
 	run "$setup" --root "$other"
 	[ "$status" -eq 0 ]
 	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
+systemctl restart chatmail-mxdeliv
 systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"
 }

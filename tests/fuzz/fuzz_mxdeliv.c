@@ -1,6 +1,7 @@
 /* libFuzzer target for the /mxdeliv request reader: any header value makes a sender or
  * recipients within their bounds, or is refused; CRLF conversion stays in its buffer and
- * leaves no bare LF; a content length is never read past its bound. */
+ * leaves no bare LF; a content length is never read past its bound; any host name makes a URL
+ * within its buffer and is remembered exactly when it fits. */
 #include "mxdeliv.h"
 #include "smtp.h"
 
@@ -38,6 +39,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out[size] = '\0';
 	size_t length;
 	if (mxdeliv_content_length(out, 31457280, &length) == 0 && length > 31457280)
+		abort();
+	/* any host name: a URL within its buffer, remembered only when it fits a slot */
+	char url[64];
+	if (mxdeliv_url(out, url, sizeof url) == 0 && strlen(url) >= sizeof url)
+		abort();
+	static struct mxdeliv_memory memory;
+	mxdeliv_memory_remember(&memory, out, 1000);
+	if (mxdeliv_memory_smtp_only(&memory, out, 1000) != (strlen(out) <= MXDELIV_HOST_MAX))
 		abort();
 	free(out);
 	return 0;

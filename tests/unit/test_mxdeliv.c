@@ -116,8 +116,69 @@ static void test_status(void)
 	      !mxdeliv_accepted(404) && !mxdeliv_accepted(413) && !mxdeliv_accepted(502));
 }
 
+static void test_sending(void)
+{
+	char url[64];
+
+	CHECK(mxdeliv_url("b.test", url, sizeof url) == 0);
+	CHECK_STR(url, "https://b.test/mxdeliv");
+	CHECK(mxdeliv_url("192.0.2.1", url, sizeof url) == 0);
+	CHECK_STR(url, "https://192.0.2.1/mxdeliv");
+	CHECK(mxdeliv_url("2001:db8::1", url, sizeof url) == 0);
+	CHECK_STR(url, "https://[2001:db8::1]/mxdeliv");
+	CHECK(mxdeliv_url("", url, sizeof url) == -1);
+	CHECK(mxdeliv_url("a-very-long-host-name-that-does-not-fit.example", url, 32) == -1);
+	CHECK(mxdeliv_verify("b.test"));
+	CHECK(!mxdeliv_verify("[192.0.2.1]"));
+	CHECK(!mxdeliv_verify("_test.example"));
+	/* no /mxdeliv: no answer, 404, 405, 5xx; a working one refuses with 400 or 413 */
+	CHECK(mxdeliv_host_lacks_it(0) && mxdeliv_host_lacks_it(404) && mxdeliv_host_lacks_it(502));
+	CHECK(!mxdeliv_host_lacks_it(400) && !mxdeliv_host_lacks_it(413));
+}
+
+static void test_memory(void)
+{
+	static struct mxdeliv_memory memory;
+	const int64_t now = 1000000;
+
+	CHECK(!mxdeliv_memory_smtp_only(&memory, "b.test", now));
+	mxdeliv_memory_remember(&memory, "b.test", now);
+	CHECK(mxdeliv_memory_smtp_only(&memory, "b.test", now));
+	CHECK(mxdeliv_memory_smtp_only(&memory, "B.Test", now + MXDELIV_SMTP_ONLY_SECONDS - 1));
+	/* 30 minutes later it is tried over HTTPS again */
+	CHECK(!mxdeliv_memory_smtp_only(&memory, "b.test", now + MXDELIV_SMTP_ONLY_SECONDS));
+	CHECK(!mxdeliv_memory_smtp_only(&memory, "c.test", now));
+	/* remembered again: one slot, a new time */
+	mxdeliv_memory_remember(&memory, "b.test", now + 10);
+	int slots = 0;
+	for (size_t i = 0; i < MXDELIV_MEMORY_HOSTS; i++)
+		slots += memory.entry[i].until != 0;
+	CHECK(slots == 1);
+	CHECK(mxdeliv_memory_smtp_only(&memory, "b.test", now + MXDELIV_SMTP_ONLY_SECONDS + 5));
+	/* a full table forgets the host whose time ends first */
+	char host[32];
+	for (int i = 0; i < MXDELIV_MEMORY_HOSTS; i++) {
+		snprintf(host, sizeof host, "h%d.test", i);
+		mxdeliv_memory_remember(&memory, host, now + 100 + i);
+	}
+	CHECK(!mxdeliv_memory_smtp_only(&memory, "b.test", now + 100));
+	CHECK(mxdeliv_memory_smtp_only(&memory, "h0.test", now + 100));
+	CHECK(mxdeliv_memory_smtp_only(&memory, "h255.test", now + 100));
+	mxdeliv_memory_remember(&memory, "new.test", now + 1000);
+	CHECK(!mxdeliv_memory_smtp_only(&memory, "h0.test", now + 100));
+	CHECK(mxdeliv_memory_smtp_only(&memory, "new.test", now + 1000));
+	/* a name longer than a slot is never remembered (nor matched by its prefix) */
+	char longest[MXDELIV_HOST_MAX + 2];
+	memset(longest, 'a', sizeof longest - 1);
+	longest[sizeof longest - 1] = '\0';
+	mxdeliv_memory_remember(&memory, longest, now);
+	CHECK(!mxdeliv_memory_smtp_only(&memory, longest, now));
+}
+
 int main(void)
 {
+	test_sending();
+	test_memory();
 	test_sender();
 	test_recipients();
 	test_content_length();
