@@ -550,8 +550,9 @@ write_setup_conf() {
 	rm -f "$tmp"
 	# newemail and mxdeliv read chatmail.ini once, at start: a changed file means a restart.
 	sha256sum <"$INI" >"$tmp"
+	local changed=${#CHANGED[@]}
 	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
-	[ "${CHANGED[-1]:-}" != "$SETUP_STATE/chatmail.ini.sha256" ] || add_unique RESTART chatmail-mxdeliv
+	[ "${#CHANGED[@]}" = "$changed" ] || add_unique RESTART chatmail-mxdeliv
 	rm -f "$tmp"
 }
 
