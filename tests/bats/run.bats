@@ -57,22 +57,22 @@ system_state() {
 	before=$(system_state)
 	relay_start chat.test
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c running <<<"$output")" -eq 5 ]
+	[ "$(grep -c running <<<"$output")" -eq 6 ]
 	# a crash: every daemon killed at once, pid files and sockets left behind
 	for pidfile in run/dovecot/master.pid postfix/spool/pid/master.pid run/opendkim.pid \
-		run/newemail.pid run/nginx.pid; do
+		run/newemail.pid run/mxdeliv.pid run/nginx.pid; do
 		kill -9 "$(head -1 "$RUN_DIR/$pidfile" | tr -d ' ')"
 	done
 	sleep 0.5
 	AUTH_VSZ_LIMIT=0 "$ROOT/scripts/relay" start
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c running <<<"$output")" -eq 5 ]
+	[ "$(grep -c running <<<"$output")" -eq 6 ]
 	account=$(new_account)
 	read -r addr password <<<"$account"
 	[ "$(inbox_count "$addr" "$password")" = 0 ]
 	"$ROOT/scripts/relay" stop
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c stopped <<<"$output")" -eq 5 ]
+	[ "$(grep -c stopped <<<"$output")" -eq 6 ]
 	[ "$(system_state)" = "$before" ]
 }
 
@@ -147,5 +147,5 @@ wait_for_text() {
 	wait "$RUN_PID"
 	RUN_PID=
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c stopped <<<"$output")" -eq 5 ]
+	[ "$(grep -c stopped <<<"$output")" -eq 6 ]
 }
