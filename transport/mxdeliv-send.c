@@ -67,11 +67,14 @@ static int read_message(struct smtp_tx *tx, size_t limit)
 
 	while (raw != NULL) {
 		if (len == size) {
-			char *bigger = size * 2 <= limit + 1 ? realloc(raw, size * 2) : NULL;
+			/* grow by doubling, the last step to exactly limit + 1 (one byte over
+			 * the limit tells a message that is too big) */
+			size_t next = size * 2 <= limit + 1 ? size * 2 : limit + 1;
+			char *bigger = next > size ? realloc(raw, next) : NULL;
 			if (bigger == NULL)
 				break;
 			raw = bigger;
-			size *= 2;
+			size = next;
 		}
 		ssize_t n = read(STDIN_FILENO, raw + len, size - len);
 		if (n < 0 && errno == EINTR)
