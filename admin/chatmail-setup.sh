@@ -28,6 +28,8 @@ postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils
 libsqlite3-0 libfcgi0ldbl"
 # The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
 PACKAGES="$PACKAGES unbound dns-root-data"
+# Port 443 routed by ALPN (nginx's stream module) and the page's QR encoder (README "Port 443").
+PACKAGES="$PACKAGES libnginx-mod-stream node-qrcode-generator"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
