@@ -16,7 +16,7 @@ BATS_TEST_DIRNAME=$ROOT/tests/bats
 . "$ROOT/tests/bats/lib/common.bash"
 # shellcheck source=../tests/bats/lib/relay.bash
 . "$ROOT/tests/bats/lib/relay.bash"
-export CHATMAIL_BIN=${CHATMAIL_BIN:-$ROOT/build}
+export CHATMAIL_BIN="${CHATMAIL_BIN:-$ROOT/build}"
 relay_start 127.0.0.1 >/dev/null 2>&1 || { echo "alpn: the relay did not start (scripts/relay start)"; exit 1; }
 trap 'relay_stop >/dev/null' EXIT
 
