@@ -28,6 +28,8 @@ postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils
 libsqlite3-0 libfcgi0ldbl"
 # The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
 PACKAGES="$PACKAGES unbound dns-root-data"
+# Port 443 routed by ALPN (nginx's stream module) and the page's QR encoder (README "Port 443").
+PACKAGES="$PACKAGES libnginx-mod-stream node-qrcode-generator"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
@@ -128,8 +130,10 @@ validate_args() {
 	fi
 	[ -z "$DOMAIN" ] || [[ "$DOMAIN" =~ ^[a-z0-9_]([a-z0-9._-]*[a-z0-9])?$ ]] ||
 		usage_error "--domain $DOMAIN is not a domain name or IPv4 address"
+	relay_ports # PORT_COUNT: the block must end below 65536
 	[ -z "$PORT_BASE" ] || { [[ "$PORT_BASE" =~ ^[0-9]+$ ]] && [ "$PORT_BASE" -ge 1 ] &&
-		[ "$PORT_BASE" -le 65524 ]; } || usage_error "--port-base wants a number from 1 to 65524"
+		[ "$PORT_BASE" -le $((65536 - PORT_COUNT)) ]; } ||
+		usage_error "--port-base wants a number from 1 to $((65536 - PORT_COUNT))"
 	[ -z "$LOG_DIR" ] || [[ "$LOG_DIR" == /* ]] || usage_error "--log-dir wants an absolute path"
 	[ -z "$LISTEN" ] || is_ipv4 "$LISTEN" || usage_error "--listen wants an IPv4 address"
 	[ -z "$VMAIL_USER" ] || [[ "$VMAIL_USER" =~ ^[a-z_][a-z0-9_-]*$ ]] ||

@@ -175,6 +175,23 @@ mode_owner() {
 	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 | grep -q '"v=STSv1; id='
 }
 
+@test "setup: the HTTPS port routes ALPN imap to Dovecot and smtp to Postfix; a public name's page offers dcaccount:" {
+	local alpn greeting
+	for alpn in imap:'* OK ' smtp:'220 '; do
+		greeting=$(timeout 10 openssl s_client -quiet -alpn "${alpn%%:*}" \
+			-connect "127.0.0.1:$HTTPS_PORT" </dev/null 2>/dev/null | head -1)
+		[[ "$greeting" == "${alpn#*:}"* ]]
+	done
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/"
+	[[ "$output" == *'<body class="signup-dcaccount">'* ]]
+	# the page's QR encoder, Debian's libjs-qrcode-generator
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/qrcode.js"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"var qrcode = function"* ]]
+}
+
 @test "setup: the relay's resolver: unbound's loopback drop-in, and resolv.conf below the root naming only it" {
 	local dropin=$R/etc/unbound/unbound.conf.d/chatmail.conf
 	[ "$(mode_owner "$dropin")" = "644 root" ]
