@@ -21,9 +21,9 @@ doveauth_SRC        = $(wildcard auth/doveauth.c)
 # doveauth starts for every login: sqlite and libcrypt linked in (Debian ships both archives)
 # spare the dynamic loader most of its work; glibc stays shared, as its NSS needs.
 doveauth_LDLIBS     = -Wl,-Bstatic -lsqlite3 -lcrypt -Wl,-Bdynamic -lm
-newemail_SRC        = $(wildcard cgi/newemail.c)
+newemail_SRC        = $(wildcard cgi/newemail.c cgi/fcgi_serve.c)
 newemail_LIBS       = -lfcgi
-mxdeliv_SRC         = $(wildcard cgi/mxdeliv.c)
+mxdeliv_SRC         = $(wildcard cgi/mxdeliv.c cgi/fcgi_serve.c)
 mxdeliv_LIBS        = -lfcgi -lopendkim -lcrypto
 # Postfix's pipe(8) transport for other domains: /mxdeliv over HTTPS, else back to SMTP.
 mxdeliv-send_SRC    = $(wildcard transport/mxdeliv-send.c)

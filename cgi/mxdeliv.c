@@ -3,6 +3,7 @@
  * fcgiwrap. The message passes the same incoming checks as on port 25 (lib/incoming.c), then goes
  * to Postfix's incoming reinject port; the answer carries the SMTP reply. */
 #include "config.h"
+#include "fcgi_serve.h"
 #include "incoming.h"
 #include "log.h"
 #include "mxdeliv.h"
@@ -40,15 +41,6 @@ struct request {
 	char **params; /* "NAME=value", NULL-terminated; repeated names kept (nginx 1.22) */
 	FCGX_Stream *in, *out; /* NULL for a CGI: stdin and stdout */
 };
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int signal_number)
-{
-	(void)signal_number;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
 
 static const char *param(const struct request *r, const char *name)
 {
@@ -255,37 +247,20 @@ static int serve_cgi(struct app *app)
 	return handle(app, &r) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
+static void serve_request(FCGX_Request *fcgi, void *context)
+{
+	struct request r = {.params = fcgi->envp, .in = fcgi->in, .out = fcgi->out};
+	if (handle(context, &r) != 0)
+		log_info("the answer was not delivered: the client went away");
+}
+
 static int serve_fastcgi(struct app *app)
 {
-	FCGX_Request fcgi;
-	struct sigaction stop = {.sa_handler = on_stop};
-
 	if (!app->config_ok) {
 		config_log_error(&app->config_error);
 		return EXIT_TEMPFAIL;
 	}
-	/* No SA_RESTART: a stop signal ends the wait in accept(), not a request under way. */
-	sigemptyset(&stop.sa_mask);
-	sigaction(SIGTERM, &stop, NULL);
-	sigaction(SIGINT, &stop, NULL);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("cannot set up FastCGI");
-		return EXIT_TEMPFAIL;
-	}
-	while (!stopping) {
-		if (FCGX_Accept_r(&fcgi) < 0) {
-			if (stopping)
-				break;
-			log_error("cannot accept a FastCGI request: %s", strerror(errno));
-			return EXIT_TEMPFAIL;
-		}
-		struct request r = {.params = fcgi.envp, .in = fcgi.in, .out = fcgi.out};
-		if (handle(app, &r) != 0)
-			log_info("the answer was not delivered: the client went away");
-		FCGX_Finish_r(&fcgi);
-	}
-	FCGX_Free(&fcgi, 1);
-	return EXIT_OK;
+	return fcgi_serve(serve_request, app) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
 int main(void)

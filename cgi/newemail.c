@@ -4,6 +4,7 @@
 #include "account.h"
 #include "accounts.h"
 #include "config.h"
+#include "fcgi_serve.h"
 #include "log.h"
 #include "newemail.h"
 
@@ -39,15 +40,6 @@ struct app {
 struct reply {
 	FCGX_Stream *stream;
 };
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int signal_number)
-{
-	(void)signal_number;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
 
 static int write_all(int fd, const char *text, size_t len)
 {
@@ -218,42 +210,25 @@ static int serve_cgi(struct app *app)
 	return handle(app, &request, &reply) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
+static void serve_request(FCGX_Request *fcgi, void *context)
+{
+	struct newemail_request request = {
+		.method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp),
+		.query = FCGX_GetParam("QUERY_STRING", fcgi->envp),
+		.content_length = FCGX_GetParam("CONTENT_LENGTH", fcgi->envp),
+	};
+	struct reply reply = {.stream = fcgi->out};
+	handle(context, &request, &reply);
+}
+
 static int serve_fastcgi(struct app *app)
 {
-	FCGX_Request fcgi;
-	struct sigaction stop = {.sa_handler = on_stop};
-
 	if (!app->config_ok) {
 		config_log_error(&app->config_error);
 		return EXIT_TEMPFAIL;
 	}
-	/* No SA_RESTART: a stop signal ends the wait in accept(), not a request under way. */
-	sigemptyset(&stop.sa_mask);
-	sigaction(SIGTERM, &stop, NULL);
-	sigaction(SIGINT, &stop, NULL);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("cannot set up FastCGI");
-		return EXIT_TEMPFAIL;
-	}
 	app_accounts(app); /* open the store now; a failure is retried per request */
-	while (!stopping) {
-		if (FCGX_Accept_r(&fcgi) < 0) {
-			if (stopping)
-				break;
-			log_error("cannot accept a FastCGI request: %s", strerror(errno));
-			return EXIT_TEMPFAIL;
-		}
-		struct newemail_request request = {
-			.method = FCGX_GetParam("REQUEST_METHOD", fcgi.envp),
-			.query = FCGX_GetParam("QUERY_STRING", fcgi.envp),
-			.content_length = FCGX_GetParam("CONTENT_LENGTH", fcgi.envp),
-		};
-		struct reply reply = {.stream = fcgi.out};
-		handle(app, &request, &reply);
-		FCGX_Finish_r(&fcgi);
-	}
-	FCGX_Free(&fcgi, 1);
-	return EXIT_OK;
+	return fcgi_serve(serve_request, app) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
 int main(void)
