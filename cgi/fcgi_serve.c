@@ -1,10 +1,31 @@
-/* The FastCGI accept loop of the relay's web apps. */
+/* The answer's writing and the FastCGI accept loop of the relay's web apps. */
 #include "fcgi_serve.h"
 #include "log.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+
+int fcgi_write(FCGX_Stream *out, const char *text, size_t len)
+{
+	if (out != NULL)
+		return len <= (size_t)INT32_MAX && FCGX_PutStr(text, (int)len, out) == (int)len &&
+				       FCGX_FFlush(out) == 0
+			       ? 0
+			       : -1;
+	while (len > 0) {
+		ssize_t n = write(STDOUT_FILENO, text, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		text += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 static volatile sig_atomic_t stopping;
 

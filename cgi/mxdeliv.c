@@ -51,20 +51,6 @@ static const char *param(const struct request *r, const char *name)
 	return NULL;
 }
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static const char *reason(int status)
 {
 	switch (status) {
@@ -86,11 +72,7 @@ static int respond(const struct request *r, int status, const char *text)
 			 status == MXDELIV_HTTP_METHOD_NOT_ALLOWED ? "Allow: POST\r\n" : "", text);
 	if (n < 0 || (size_t)n >= sizeof response)
 		return -1;
-	if (r->out == NULL)
-		return write_all(STDOUT_FILENO, response, (size_t)n);
-	if (FCGX_PutStr(response, n, r->out) != n || FCGX_FFlush(r->out) != 0)
-		return -1;
-	return 0;
+	return fcgi_write(r->out, response, (size_t)n);
 }
 
 static int respond_smtp(const struct request *r, int code, const char *text)

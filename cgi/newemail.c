@@ -41,28 +41,9 @@ struct reply {
 	FCGX_Stream *stream;
 };
 
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int reply_write(struct reply *reply, const char *text, size_t len)
 {
-	if (reply->stream == NULL)
-		return write_all(STDOUT_FILENO, text, len);
-	if (len > (size_t)INT32_MAX || FCGX_PutStr(text, (int)len, reply->stream) != (int)len)
-		return -1;
-	/* Flush now, so a peer that went away shows here and not silently in FCGX_Finish_r. */
-	return FCGX_FFlush(reply->stream) == 0 ? 0 : -1;
+	return fcgi_write(reply->stream, text, len);
 }
 
 static const char *status_reason(enum newemail_status status)
