@@ -10,7 +10,6 @@
 
 #include <fcgiapp.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Exit codes. */
 #define EXIT_OK 0         /* CGI: answered; FastCGI: stopped by SIGTERM or SIGINT */
