@@ -17,9 +17,31 @@ relay_layout() {
 	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" --get "$@"
 }
 
-# relay_render SOURCE DEST: conf/ or www/ (a file or a tree) filled in for the script's profile.
+# relay_render SOURCE DEST: conf/ or www/ (a file or a tree) filled in for the script's profile,
+# with the templates of the installed Dovecot (conf/dovecot@2.4 in place of conf/dovecot).
 relay_render() {
-	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" "$1" "$2"
+	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" -D "dovecot_version=$(relay_dovecot_version)" "$1" "$2"
+}
+
+# relay_dovecot_version: the generation of the installed Dovecot whose templates the relay uses,
+# "2.3" (Debian 12) or "2.4" (Debian 13, and any later one); 2.3 when none is installed.
+relay_dovecot_version() {
+	local version
+	version=$(dovecot --version 2>/dev/null) || version=2.3
+	case $version in
+	1.* | 2.[0-3] | 2.[0-3].*) echo 2.3 ;;
+	*) echo 2.4 ;;
+	esac
+}
+
+# relay_dovecot_templates: the folder of conf/ with the installed Dovecot's templates (tests
+# cut the relay's sections from its dovecot.conf).
+relay_dovecot_templates() {
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		echo "$LAYOUT/../conf/dovecot"
+	else
+		echo "$LAYOUT/../conf/dovecot@$(relay_dovecot_version)"
+	fi
 }
 
 # relay_ports [BASE]: the port map (layout/ports). Sets each listener's variable (IMAP_PORT,
