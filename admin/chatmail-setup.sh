@@ -1,6 +1,6 @@
 #!/bin/bash
-# chatmail-setup: makes this Debian 12 machine the chatmail relay of a domain from the installed
-# templates, prints the DNS zone to publish and checks it, and shows the services.
+# chatmail-setup: makes this Debian 12 or 13 machine the chatmail relay of a domain from the
+# installed templates, prints the DNS zone to publish and checks it, and shows the services.
 #
 # usage: chatmail-setup [install] --domain D [--no-packages] [--root DIR] [--vmail-user U]
 #                       [--log-dir DIR] [--listen ADDR] [--port-base N] [--instant-idle]
@@ -28,6 +28,9 @@ postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils
 libsqlite3-0 libfcgi0ldbl"
 # The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
 PACKAGES="$PACKAGES unbound dns-root-data"
+# Debian 13's Dovecot 2.4 runs doveauth through its Lua passdb (conf/dovecot@2.4/doveauth.lua).
+[ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] ||
+	PACKAGES="$PACKAGES dovecot-auth-lua lua-posix"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }

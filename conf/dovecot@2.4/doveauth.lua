@@ -119,11 +119,9 @@ function auth_password_verify(request, password)
   elseif status == 1 then
     return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, ""
   elseif status == nil then
-    request:log_error("doveauth: " .. answer)
-  else
-    request:log_error("doveauth exited with " .. tostring(status))
+    return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "doveauth: " .. answer
   end
-  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, ""
+  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, "doveauth exited with " .. tostring(status)
 end
 
 -- A lookup without a password (no plaintext mechanism) is never answered: doveauth needs one.

@@ -58,6 +58,7 @@ $(id -u)" ]
 # gives: a name missing from a profile fails here, not at a first setup.
 @test "render: the local and production profiles fill every template of conf/ and www/" {
 	relay_ports 20000
+	relay_software
 	local -a local=(-D run_dir=/r -D bin_dir=/b -D listen=127.0.0.1)
 	local -a production=(-D root=/x -D bin_dir=/b -D fqdn=host.test -D ipv6= -D listen_address=
 		-D log_files_dir=)
@@ -65,11 +66,12 @@ $(id -u)" ]
 		local -n inputs=$profile
 		for tree in conf www; do
 			"$BIN/chatmail-render" --values "$LAYOUT/$profile.values" "${inputs[@]}" \
-				"${PORT_DEFINES[@]}" "$ROOT/$tree" "$T/$profile-$tree"
+				"${PORT_DEFINES[@]}" "${SOFTWARE_DEFINES[@]}" "$ROOT/$tree" "$T/$profile-$tree"
 		done
 		# and the templates of Dovecot 2.4 (conf/dovecot@2.4) in place of conf/dovecot
 		"$BIN/chatmail-render" --values "$LAYOUT/$profile.values" "${inputs[@]}" \
-			"${PORT_DEFINES[@]}" -D dovecot_version=2.4 "$ROOT/conf" "$T/$profile-conf-2.4"
+			"${PORT_DEFINES[@]}" -D dovecot_version=2.4 "${SOFTWARE_DEFINES[@]}" "$ROOT/conf" \
+			"$T/$profile-conf-2.4"
 		[ "$(head -1 "$T/$profile-conf-2.4/dovecot/dovecot.conf")" = "dovecot_config_version = 2.4.0" ]
 		[ -f "$T/$profile-conf-2.4/dovecot/doveauth.lua" ]
 		[ ! -e "$T/$profile-conf-2.4/dovecot/dovecot-sql.conf.ext" ]

@@ -111,7 +111,10 @@ dovecot_accounts_section() {
 	sed -n '/^# --- Accounts/,/^# --- end of accounts/p' "$templates/dovecot.conf" \
 		>"$d/accounts-section.in"
 	[ -s "$d/accounts-section.in" ] || return 1
-	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody)
+	# (auth_vsz_limit: Dovecot 2.4's section limits the workers that run doveauth, here a
+	# sanitizer build)
+	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody
+		-D auth_vsz_limit=unlimited)
 	for f in "$templates"/*; do
 		[ "${f##*/}" = dovecot.conf ] ||
 			"$BIN/chatmail-render" "${values[@]}" "$f" "$d/etc/dovecot/${f##*/}" || return 1
