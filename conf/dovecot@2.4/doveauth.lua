@@ -12,7 +12,8 @@ local dirent = require("posix.dirent")
 
 local doveauth = nil
 
--- lua_settings { doveauth = PATH } of the passdb
+-- lua_settings { doveauth = PATH } of the passdb, handed to script_init or, in other 2.4
+-- releases, to auth_passdb_init: both take it.
 function script_init(args)
   doveauth = args and args["doveauth"]
   return 0
