@@ -247,6 +247,27 @@ static int render_file(struct sources *sources, const char *source, const char *
 	return 0;
 }
 
+/* Variants of a tree entry: "NAME@VARIANT" is rendered as NAME when the value NAME_version is
+ * VARIANT (conf/dovecot@2.4 with -D dovecot_version=2.4), and NAME itself is then left out.
+ * Writes the name to render the entry under into out; returns false to leave it out. */
+static bool variant_name(struct sources *sources, const char *dir, const char *entry, char *out,
+			 size_t size)
+{
+	char key[TEMPLATE_NAME_MAX + 1], path[4096];
+	const char *at = strchr(entry, '@');
+	size_t base = at != NULL ? (size_t)(at - entry) : strlen(entry);
+	if (base >= size || snprintf(key, sizeof key, "%.*s_version", (int)base, entry) >= (int)sizeof key)
+		return at == NULL && snprintf(out, size, "%s", entry) < (int)size;
+	const char *version = lookup(key, strlen(key), sources);
+	snprintf(out, size, "%.*s", (int)base, entry);
+	if (at != NULL)
+		return version != NULL && strcmp(version, at + 1) == 0;
+	struct stat st;
+	return version == NULL ||
+	       snprintf(path, sizeof path, "%s/%s@%s", dir, entry, version) >= (int)sizeof path ||
+	       lstat(path, &st) != 0;
+}
+
 static int render_tree(struct sources *sources, const char *source, const char *dest)
 {
 	struct stat st;
@@ -266,11 +287,12 @@ static int render_tree(struct sources *sources, const char *source, const char *
 	int status = 0;
 	struct dirent *entry;
 	while ((entry = readdir(dir)) != NULL) {
-		char from[4096], to[4096];
-		if (entry->d_name[0] == '.')
+		char from[4096], to[4096], name[256];
+		if (entry->d_name[0] == '.' ||
+		    !variant_name(sources, source, entry->d_name, name, sizeof name))
 			continue;
 		if (snprintf(from, sizeof from, "%s/%s", source, entry->d_name) >= (int)sizeof from ||
-		    snprintf(to, sizeof to, "%s/%s", dest, entry->d_name) >= (int)sizeof to ||
+		    snprintf(to, sizeof to, "%s/%s", dest, name) >= (int)sizeof to ||
 		    render_tree(sources, from, to) != 0)
 			status = -1;
 	}

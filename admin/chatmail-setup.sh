@@ -1,6 +1,6 @@
 #!/bin/bash
-# chatmail-setup: makes this Debian 12 machine the chatmail relay of a domain from the installed
-# templates, prints the DNS zone to publish and checks it, and shows the services.
+# chatmail-setup: makes this Debian 12 or 13 machine the chatmail relay of a domain from the
+# installed templates, prints the DNS zone to publish and checks it, and shows the services.
 #
 # usage: chatmail-setup [install] --domain D [--no-packages] [--root DIR] [--vmail-user U]
 #                       [--log-dir DIR] [--listen ADDR] [--port-base N] [--instant-idle]
@@ -30,6 +30,9 @@ libsqlite3-0 libfcgi0ldbl"
 PACKAGES="$PACKAGES unbound dns-root-data"
 # Port 443 routed by ALPN (nginx's stream module) and the page's QR encoder (README "Port 443").
 PACKAGES="$PACKAGES libnginx-mod-stream node-qrcode-generator"
+# Debian 13's Dovecot 2.4 runs doveauth through its Lua passdb (conf/dovecot@2.4/doveauth.lua).
+[ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] ||
+	PACKAGES="$PACKAGES dovecot-auth-lua lua-posix"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }

@@ -4,7 +4,9 @@
 # tests/e2e) through the whole local relay, like cmping, and then across two relays that
 # federate (scripts/federation): round-trip p50/p90/p99, messages per second, the relays' CPU
 # time and peak memory, and PNGs of the round-trip distributions.
-# PING_ACCOUNTS accounts (default 4, in pairs), PING_ROUNDS round trips per pair (default 40).
+# PING_ACCOUNTS accounts (default 4, in pairs), PING_ROUNDS round trips per pair (default 40), each
+# round PING_INTERVAL_MS (default 1500) after the last one started: Delta Chat core itself sends
+# at most one message a second after a burst of three, and back-to-back rounds measure that.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 

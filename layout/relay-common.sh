@@ -17,9 +17,48 @@ relay_layout() {
 	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" --get "$@"
 }
 
-# relay_render SOURCE DEST: conf/ or www/ (a file or a tree) filled in for the script's profile.
+# relay_render SOURCE DEST: conf/ or www/ (a file or a tree) filled in for the script's profile
+# and the installed daemons (relay_software).
 relay_render() {
-	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" "$1" "$2"
+	relay_software
+	"$BIN/chatmail-render" "${LAYOUT_ARGS[@]}" "${SOFTWARE_DEFINES[@]}" "$1" "$2"
+}
+
+# relay_software: sets SOFTWARE_DEFINES, the -D inputs of the templates that depend on the
+# installed daemons (Debian 12 or 13): dovecot_version (2.4: conf/dovecot@2.4 takes the place of
+# conf/dovecot); how nginx turns HTTP/2 on, nginx_listen_http2 (" http2" on the listen line, up
+# to nginx 1.25.0, Debian 12's 1.22) or nginx_http2 (the directive "http2 on;" from 1.25.1,
+# Debian 13's 1.26, which warns about the other).
+relay_software() {
+	local nginx
+	nginx=$(nginx -v 2>&1 | sed -n 's|.*nginx/\([0-9.]*\).*|\1|p')
+	SOFTWARE_DEFINES=(-D "dovecot_version=$(relay_dovecot_version)")
+	if [ -n "$nginx" ] && [ "$(printf '1.25.1\n%s\n' "$nginx" | sort -V | head -1)" = 1.25.1 ]; then
+		SOFTWARE_DEFINES+=(-D "nginx_listen_http2=" -D "nginx_http2=http2 on;")
+	else
+		SOFTWARE_DEFINES+=(-D "nginx_listen_http2= http2" -D "nginx_http2=")
+	fi
+}
+
+# relay_dovecot_version: the generation of the installed Dovecot whose templates the relay uses,
+# "2.3" (Debian 12) or "2.4" (Debian 13, and any later one); 2.3 when none is installed.
+relay_dovecot_version() {
+	local version
+	version=$(dovecot --version 2>/dev/null) || version=2.3
+	case $version in
+	1.* | 2.[0-3] | 2.[0-3].*) echo 2.3 ;;
+	*) echo 2.4 ;;
+	esac
+}
+
+# relay_dovecot_templates: the folder of conf/ with the installed Dovecot's templates (tests
+# cut the relay's sections from its dovecot.conf).
+relay_dovecot_templates() {
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		echo "$LAYOUT/../conf/dovecot"
+	else
+		echo "$LAYOUT/../conf/dovecot@$(relay_dovecot_version)"
+	fi
 }
 
 # relay_ports [BASE]: the port map (layout/ports). Sets each listener's variable (IMAP_PORT,

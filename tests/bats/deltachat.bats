@@ -53,7 +53,7 @@ log_lines() {
 	[ "$(printf '%s\n' "$(address A)" "$(address B)" "$(address C)" | sort -u | wc -l)" -eq 3 ]
 	for name in A B C; do
 		grep -qF "Created address: $(address "$name")" "$RUN_DIR/log/newemail.log"
-		grep -qF "Login: user=<$(address "$name")>" "$RUN_DIR/log/dovecot.log"
+		grep -qF "$(dovecot_login_line "$(address "$name")")" "$RUN_DIR/log/dovecot.log"
 	done
 }
 

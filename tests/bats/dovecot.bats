@@ -9,7 +9,7 @@ load lib/expire
 setup() {
 	relay_dir
 	# auth_debug: the tests count what Dovecot asked doveauth and its cache
-	DOVECOT_EXTRA="auth_debug = yes" dovecot_start_with_quota
+	DOVECOT_EXTRA=$(dovecot_auth_debug) dovecot_start_with_quota
 }
 
 teardown() {
@@ -50,7 +50,12 @@ stored_hash() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"home"*"$T/mail/newuser01@example.org"* ]]
 	[[ "$output" == *"uid"*"65534"* ]]
-	[[ "$output" == *"quota_rule"*"*:storage=524288000B"* ]]  # max_mailbox_size, 500M
+	# max_mailbox_size, 500M, under the quota setting of each Dovecot generation
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		[[ "$output" == *"quota_rule"*"*:storage=524288000B"* ]]
+	else
+		[[ "$output" == *"quota_storage_size"*"524288000B"* ]]
+	fi
 	run doveadm -c "$DOVECOT_CONF" user nosuchone@example.org
 	[ "$status" -eq 67 ]  # EX_NOUSER: Dovecot read our exit 3 as "user unknown"
 }
@@ -61,12 +66,13 @@ stored_hash() {
 	[ "$(sqlite3 "$PASSDB" 'SELECT addr FROM users')" = newuser01@example.org ]
 }
 
-# execs USER: how often Dovecot ran doveauth as the passdb of USER (auth_debug lines).
+# execs USER: how often Dovecot ran doveauth as the passdb of USER (auth debug lines).
 execs() {
-	grep -c "checkpassword($1,.*): execute: " "$T/dovecot/log" || true
+	dovecot_auth_count doveauth "$1"
 }
 
 @test "a known address logs in on Dovecot's check of the cached hash; doveauth sees first logins and wrong passwords" {
+	[ "$(relay_dovecot_version)" = 2.3 ] || skip "PORT PENDING: sql passdb on Dovecot 2.4"
 	A=cacheusr1@example.org
 	imap_login $A 'right-password' >/dev/null  # doveauth creates the account
 	imap_login $A 'right-password' >/dev/null  # the sql passdb reads the hash
@@ -94,6 +100,7 @@ execs() {
 }
 
 @test "a login doveauth does not see still records its time for the expiry (last_login plugin)" {
+	[ "$(relay_dovecot_version)" = 2.3 ] || skip "PORT PENDING: sql passdb on Dovecot 2.4"
 	A=lastlogn1@example.org
 	imap_login $A 'right-password' >/dev/null
 	sqlite3 -cmd '.timeout 5000' "$PASSDB" "UPDATE users SET last_login = 86400 WHERE addr = '$A'"

@@ -48,7 +48,12 @@ ask() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "30s"$'\n'"1000"$'\n'"3024"$'\n'"600"$'\n'"9600"$'\n'"4096" ]
 	run doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h imap_hibernate_timeout
-	[ "$output" = "2 secs" ]
+	# Dovecot 2.4 prints the time as it is written
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		[ "$output" = "2 secs" ]
+	else
+		[ "$output" = 2s ]
+	fi
 	run doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h default_client_limit
 	[ "$output" = 1000 ]
 	grep -qx 'fs.inotify.max_user_instances = 600' "$RUN_DIR/etc/sysctl.d/90-chatmail.conf"

@@ -29,7 +29,12 @@ setup() {
 	[ "$status" -eq 0 ]
 	run doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -n
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"imap_capability = +XDELTAPUSH XCHATMAIL"* ]]
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		[[ "$output" == *"imap_capability = +XDELTAPUSH XCHATMAIL"* ]]
+	else
+		[ "$(doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h imap_capability)" = \
+			$'XDELTAPUSH = yes\nXCHATMAIL = yes' ]
+	fi
 	run nginx -t -c "$RUN_DIR/etc/nginx/nginx.conf" -e "$RUN_DIR/log/nginx-error.log"
 	[ "$status" -eq 0 ]
 	run "$ROOT/scripts/relay" status

@@ -58,6 +58,7 @@ $(id -u)" ]
 # gives: a name missing from a profile fails here, not at a first setup.
 @test "render: the local and production profiles fill every template of conf/ and www/" {
 	relay_ports 20000
+	relay_software
 	local -a local=(-D run_dir=/r -D bin_dir=/b -D listen=127.0.0.1)
 	local -a production=(-D root=/x -D bin_dir=/b -D fqdn=host.test -D ipv6= -D listen_address=
 		-D log_files_dir=)
@@ -65,8 +66,18 @@ $(id -u)" ]
 		local -n inputs=$profile
 		for tree in conf www; do
 			"$BIN/chatmail-render" --values "$LAYOUT/$profile.values" "${inputs[@]}" \
-				"${PORT_DEFINES[@]}" "$ROOT/$tree" "$T/$profile-$tree"
+				"${PORT_DEFINES[@]}" "${SOFTWARE_DEFINES[@]}" "$ROOT/$tree" "$T/$profile-$tree"
 		done
+		# and the templates of Dovecot 2.4 (conf/dovecot@2.4) in place of conf/dovecot
+		"$BIN/chatmail-render" --values "$LAYOUT/$profile.values" "${inputs[@]}" \
+			"${PORT_DEFINES[@]}" -D dovecot_version=2.4 "${SOFTWARE_DEFINES[@]}" "$ROOT/conf" \
+			"$T/$profile-conf-2.4"
+		[ "$(head -1 "$T/$profile-conf-2.4/dovecot/dovecot.conf")" = "dovecot_config_version = 2.4.0" ]
+		[ -f "$T/$profile-conf-2.4/dovecot/doveauth.lua" ]
+		[ ! -e "$T/$profile-conf-2.4/dovecot/dovecot-sql.conf.ext" ]
+		[ ! -e "$T/$profile-conf-2.4/dovecot@2.4" ]
+		[ ! -e "$T/$profile-conf/dovecot@2.4" ]
+		[ ! -e "$T/$profile-conf/dovecot/doveauth.lua" ]
 	done
 	grep -qx 'listen = 127.0.0.1' "$T/local-conf/dovecot/dovecot.conf"
 	grep -qx 'listen = \*' "$T/production-conf/dovecot/dovecot.conf"
@@ -104,4 +115,21 @@ $(id -u)" ]
 	"$BIN/chatmail-render" "${local[@]}" "$ROOT/www/index.html" "$T/index.html"
 	grep -q '<body class="signup-dclogin">' "$T/index.html"
 	grep -q 'data-imap-port="20001" data-smtp-port="20004"' "$T/index.html"
+}
+
+@test "render: a folder NAME@VARIANT takes the place of NAME when the value NAME_version is VARIANT" {
+	mkdir -p "$T/src/a" "$T/src/a@2" "$T/src/b"
+	echo 'one {mail_domain}' >"$T/src/a/f"
+	echo 'two {mail_domain}' >"$T/src/a@2/g"
+	echo 'b' >"$T/src/b/h"
+	"$BIN/chatmail-render" "$T/src" "$T/none"
+	[ "$(ls "$T/none")" = $'a\nb' ]
+	[ "$(cat "$T/none/a/f")" = "one example.org" ]
+	"$BIN/chatmail-render" -D a_version=2 "$T/src" "$T/two"
+	[ "$(ls "$T/two")" = $'a\nb' ]
+	[ "$(ls "$T/two/a")" = g ]
+	[ "$(cat "$T/two/a/g")" = "two example.org" ]
+	# a version without a folder of its own keeps NAME
+	"$BIN/chatmail-render" -D a_version=3 "$T/src" "$T/three"
+	[ "$(ls "$T/three/a")" = f ]
 }

@@ -282,7 +282,11 @@ mode_owner() {
 	[[ "$output" == *"wrote $R/var/www/chatmail/index.html"* ]]
 	refute grep -q "wrote $R/etc/postfix\|wrote $R/etc/nginx\|wrote $R/etc/opendkim" <<<"$output"
 	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-mxdeliv, reload dovecot"* ]]
-	grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
+	else
+		grep -q '^quota_storage_size = 2147483648B$' "$R/etc/dovecot/dovecot.conf"
+	fi
 }
 
 @test "setup: setup refuses bad usage and another domain than chatmail.ini's" {
@@ -346,7 +350,11 @@ mode_owner() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"(TLS: external)"* ]]
 	grep -q "^smtpd_tls_cert_file = $other/ext/cert.pem$" "$other/etc/postfix/main.cf"
-	grep -q "^ssl_cert = <$other/ext/cert.pem$" "$other/etc/dovecot/dovecot.conf"
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		grep -q "^ssl_cert = <$other/ext/cert.pem$" "$other/etc/dovecot/dovecot.conf"
+	else
+		grep -q "^ssl_server_cert_file = $other/ext/cert.pem$" "$other/etc/dovecot/dovecot.conf"
+	fi
 	grep -q "ssl_certificate_key $other/ext/key.pem;" "$other/etc/nginx/nginx.conf"
 	refute test -e "$other/etc/chatmail/tls/cert.pem"
 	rm -rf "$other"

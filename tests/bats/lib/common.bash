@@ -79,3 +79,13 @@ group_complete() {
 		[[ "$output" == *"ok: $sender's message reached "*" in the group, encrypted"* ]] || return 1
 	done
 }
+
+# dovecot_login_line ADDR: how Dovecot's log says that ADDR logged in over IMAP ("Login:" in
+# Dovecot 2.3, "Logged in:" in 2.4).
+dovecot_login_line() {
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		echo "Login: user=<$1>"
+	else
+		echo "Logged in: user=<$1>"
+	fi
+}

@@ -57,15 +57,16 @@ lmtp_rcpt() {
 dovecot_start_with_quota() {
 	dovecot_start
 	LMTP_PORT=$(free_port)
-	if [ -z "$(doveconf -c "$DOVECOT_CONF" -h plugin/quota_warning 2>/dev/null)" ]; then
+	if ! grep -q '^service quota-warning' "$DOVECOT_CONF"; then
 		sed -n '/^# --- Quota expiry/,/^# --- end of quota expiry/p' \
-			"$ROOT/conf/dovecot/dovecot.conf" >"$T/quota-section.in"
+			"$(relay_dovecot_templates)/dovecot.conf" >"$T/quota-section.in"
 		[ -s "$T/quota-section.in" ] || return 1
 		"$BIN/chatmail-render" -D "bin_dir=$BIN" -D "chatmail_ini=$CHATMAIL_INI" \
 			-D vmail_user_name=nobody "$T/quota-section.in" "$T/quota-section.conf"
-		# the global line goes first: a global line after a filter would not reach into it
-		sed -i '1i mail_plugins = $mail_plugins quota' "$DOVECOT_CONF"
-		cat >>"$DOVECOT_CONF" <<CONF
+		if [ "$(relay_dovecot_version)" = 2.3 ]; then
+			# the global line goes first: a global line after a filter would not reach into it
+			sed -i '1i mail_plugins = $mail_plugins quota' "$DOVECOT_CONF"
+			cat >>"$DOVECOT_CONF" <<CONF
 protocol imap {
   mail_plugins = \$mail_plugins imap_quota
 }
@@ -74,6 +75,22 @@ plugin {
   quota_grace = 0
 }
 CONF
+		else
+			cat >>"$DOVECOT_CONF" <<CONF
+mail_plugins {
+  quota = yes
+}
+protocol imap {
+  mail_plugins {
+    imap_quota = yes
+  }
+}
+quota "User quota" {
+  driver = maildir
+}
+quota_storage_grace = 0
+CONF
+		fi
 		cat "$T/quota-section.conf" >>"$DOVECOT_CONF"
 	fi
 	cat >>"$DOVECOT_CONF" <<CONF
@@ -81,7 +98,7 @@ protocols = imap lmtp
 lmtp_add_received_header = no
 service lmtp {
   inet_listener lmtp {
-    address = 127.0.0.1
+    $([ "$(relay_dovecot_version)" = 2.3 ] && echo address || echo listen) = 127.0.0.1
     port = $LMTP_PORT
   }
 }
