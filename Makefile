@@ -17,6 +17,7 @@ FUZZ_SECONDS ?= 20
 BUILD    ?= build
 
 PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render
+PROGRAMS += chatmail-metadata chatmail-notifier
 doveauth_SRC        = $(wildcard auth/doveauth.c)
 # doveauth starts for every login: sqlite and libcrypt linked in (Debian ships both archives)
 # spare the dynamic loader most of its work; glibc stays shared, as its NSS needs.
@@ -34,6 +35,12 @@ filtermail_STATIC_LIBS = -lcrypto -ldb -lbsd -lresolv
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
+# push and METADATA (README "Push notifications, METADATA and TURN"): the dict server computes
+# TURN passwords (HMAC-SHA1), the notifier POSTs over TLS.
+chatmail-metadata_SRC = $(wildcard push/chatmail-metadata.c)
+chatmail-metadata_LIBS = -lcrypto
+chatmail-notifier_SRC = $(wildcard push/chatmail-notifier.c)
+chatmail-notifier_LIBS = -lssl -lcrypto
 
 BUILT     = $(foreach p,$(PROGRAMS),$(if $($(p)_SRC),$(p)))
 LIB_SRC   = $(wildcard lib/*.c)

@@ -25,14 +25,15 @@ relay_render() {
 # relay_ports [BASE]: the port map (layout/ports). Sets each listener's variable (IMAP_PORT,
 # IMAPS_PORT ... HTTP_PORT, named in LISTENER_PORTS), PORT_DEFINES (the same as -D name=port
 # for chatmail-render), INI_PORTS (the names chatmail.ini sets), INI_PORT_LINES (their
-# "key = port" lines for a block) and PORT_COUNT (the size of a block). With BASE, the port of
+# "key = port" lines for a block) and PORT_COUNT (the size of a block: the highest offset + 1). With BASE, the port of
 # offset N is BASE + N.
 relay_ports() {
 	local name standard offset port
 	PORT_DEFINES=() INI_PORTS=() INI_PORT_LINES=() LISTENER_PORTS=() PORT_COUNT=0
 	while read -r name standard offset; do
 		case $name in '' | '#'*) continue ;; esac
-		PORT_COUNT=$((PORT_COUNT + 1))
+		# a block spans the highest offset, whatever lines the map holds
+		[ $((offset + 1)) -le "$PORT_COUNT" ] || PORT_COUNT=$((offset + 1))
 		port=$standard
 		[ -z "${1:-}" ] || port=$(($1 + offset))
 		if [ "$standard" = - ]; then
@@ -128,6 +129,14 @@ relay_daemons_stop() {
 	if [ -f "$conf/dovecot/dovecot.conf" ]; then
 		doveadm -c "$conf/dovecot/dovecot.conf" stop 2>/dev/null || true
 	fi
+}
+
+# relay_turn_conf FILE SECRET: completes coturn's rendered config FILE with the TURN secret
+# (chatmail-metadata --turn-secret); FILE then holds a secret: readable by root only until the
+# caller gives it to coturn's group.
+relay_turn_conf() {
+	chmod 600 "$1"
+	echo "static-auth-secret=$2" >>"$1"
 }
 
 # relay_kernel_limits FILE [raise]: the kernel settings of a rendered sysctl drop-in
