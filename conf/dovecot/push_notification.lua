@@ -16,6 +16,8 @@ function dovecot_lua_notify_event_message_new(user, event)
     return
   end
   local mailbox = user:mailbox(event.mailbox)
+  -- metadata_set needs an open mailbox: sync opens it
+  mailbox:sync()
   mailbox:metadata_set("/private/messagenew", "")
   mailbox:free()
 end
