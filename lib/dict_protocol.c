@@ -16,7 +16,8 @@ static int unescape_char(char c, char *out)
 	case 't': *out = '\t'; return 0;
 	case 'r': *out = '\r'; return 0;
 	case 'n': *out = '\n'; return 0;
-	case '0': return -1;
+	case '0':
+	case '\0': return -1;
 	default: *out = c; return 0;
 	}
 }
@@ -86,7 +87,7 @@ int dict_escape(const char *in, size_t len, char *out, size_t size)
 		case '\r': escaped = 'r'; break;
 		case '\n': escaped = 'n'; break;
 		}
-		if (used + 2 >= size)
+		if (used + (escaped != 0 ? 2 : 1) >= size)
 			return -1;
 		if (escaped != 0) {
 			out[used++] = DICT_ESCAPE;
@@ -94,7 +95,7 @@ int dict_escape(const char *in, size_t len, char *out, size_t size)
 		}
 		out[used++] = c;
 	}
-	if (used >= size || used > (size_t)INT32_MAX)
+	if (size == 0 || used > (size_t)INT32_MAX)
 		return -1;
 	out[used] = '\0';
 	return (int)used;

@@ -17,6 +17,8 @@ static int parse_number(const char **text, const char *end, char stop, int64_t *
 	int64_t v = 0;
 	if (p == end || *p < '0' || *p > '9')
 		return -1;
+	if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
+		return -1; /* one way to write a number: what push_item_format writes */
 	for (; p < end && *p >= '0' && *p <= '9'; p++) {
 		if (v > (INT64_MAX - 9) / 10)
 			return -1;
