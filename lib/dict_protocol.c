@@ -144,8 +144,6 @@ enum metadata_key metadata_key_parse(const char *key, size_t len)
 	if (!has_prefix(&key, &len, "shared/") || !skip_guid(&key, &len) ||
 	    !has_prefix(&key, &len, "vendor/vendor.dovecot/pvt/server/"))
 		return METADATA_OTHER;
-	if (is(key, len, "admin"))
-		return METADATA_ADMIN;
 	if (!has_prefix(&key, &len, "vendor/deltachat/"))
 		return METADATA_OTHER;
 	if (is(key, len, "turn"))

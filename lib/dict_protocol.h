@@ -62,7 +62,6 @@ enum metadata_key {
 	METADATA_IROHRELAY,	    /* server /shared/vendor/deltachat/irohrelay */
 	METADATA_MAXSMTPRECIPIENTS, /* server /shared/vendor/deltachat/maxsmtprecipients */
 	METADATA_APPVERSIONS,	    /* server /shared/vendor/deltachat/appversions */
-	METADATA_ADMIN,		    /* server /shared/admin */
 };
 
 /* Sorts a key: "priv/<mailbox guid>/devicetoken", "shared/<guid>/vendor/vendor.dovecot/pvt/

@@ -1,7 +1,7 @@
 /* chatmail-metadata: Dovecot's METADATA dict (mail_attribute_dict = proxy:...), one connection
  * on stdin/stdout, started per connection by systemd (Accept=yes) or systemd-socket-activate.
  * Stores device tokens, queues a notification per token when push_notification.lua reports a
- * new message, and answers the keys Delta Chat reads (SPEC 5a).
+ * new message, and answers the keys Delta Chat reads (SPEC 5a; /shared/admin is Dovecot's).
  * usage: chatmail-metadata [--appversions FILE]   (a dict connection)
  *        chatmail-metadata --turn-secret           (prints the TURN secret, made once) */
 #include "config.h"
@@ -221,11 +221,6 @@ static int command_lookup(struct session *s, const struct dict_command *c)
 	case METADATA_APPVERSIONS:
 		if (appversions_answer(s->appversions, answer, sizeof answer) != 0)
 			return reply(s, DICT_REPLY_NOT_FOUND, NULL);
-		return reply(s, DICT_REPLY_OK, answer);
-	case METADATA_ADMIN:
-		if (config->privacy_mail[0] == '\0')
-			return reply(s, DICT_REPLY_NOT_FOUND, NULL);
-		snprintf(answer, sizeof answer, "mailto:%s", config->privacy_mail);
 		return reply(s, DICT_REPLY_OK, answer);
 	default:
 		return reply(s, DICT_REPLY_NOT_FOUND, NULL);
