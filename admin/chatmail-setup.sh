@@ -28,6 +28,8 @@ postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils
 libsqlite3-0 libfcgi0ldbl"
 # The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
 PACKAGES="$PACKAGES unbound dns-root-data"
+# The TURN server for Delta Chat calls (README "Push notifications, METADATA and TURN").
+PACKAGES="$PACKAGES coturn"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
@@ -502,6 +504,8 @@ service_of() { # service_of TOP-DIR RELATIVE-PATH
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
+		*@.service) ;; # an instance per connection of its socket: the next one is new
+		*.socket) echo "$2 restart" ;;
 		*.timer) echo "$2 restart" ;;
 		*.service)
 			# a oneshot service runs when its timer says: nothing to restart
@@ -524,6 +528,7 @@ render_and_install() {
 		rel=${file#"$STAGE"/etc/}
 		top=${rel%%/*}
 		metrics_file_wanted "$rel" || continue
+		[ "$top" != coturn ] || continue # install_turn_conf: with the secret
 		dest=$ETC/$rel
 		[ "$top" = systemd ] && dest=$UNIT_DIR/${rel#systemd/}
 		what=$(service_of "$top" "${rel#*/}")
@@ -535,6 +540,18 @@ render_and_install() {
 	while IFS= read -r file; do
 		install_file "$file" "$WWW/${file#"$STAGE"/www/}" 0644 root:root
 	done < <(find "$STAGE/www" -type f | sort)
+	install_turn_conf
+}
+
+# coturn's config (conf/coturn) with the TURN secret chatmail-metadata hands out credentials
+# for: readable by root and coturn's group only.
+install_turn_conf() {
+	local secret group=root
+	secret=$("$BIN/chatmail-metadata" --turn-secret) || die "cannot make the TURN secret below $STATE_DIR"
+	getent group turnserver >/dev/null && group=turnserver
+	cp "$STAGE/etc/coturn/turnserver.conf" "$STAGE/turnserver.conf"
+	relay_turn_conf "$STAGE/turnserver.conf" "$secret"
+	install_file "$STAGE/turnserver.conf" "$(relay_layout turn_conf)" 0640 "root:$group" coturn restart
 }
 
 write_setup_conf() {
@@ -548,16 +565,21 @@ write_setup_conf() {
 	} >"$tmp"
 	install_file "$tmp" "$SETUP_CONF" 0644 root:root
 	rm -f "$tmp"
-	# newemail reads chatmail.ini once, at start: a changed file means a restart.
+	# newemail and chatmail-notifier read chatmail.ini once, at start: a changed file means a
+	# restart.
 	sha256sum <"$INI" >"$tmp"
+	local before=${#CHANGED[@]}
 	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
+	[ "$before" = ${#CHANGED[@]} ] || add_unique RESTART chatmail-notifier
 	rm -f "$tmp"
 }
 
 our_units() {
-	find "$UNIT_DIR" -maxdepth 1 -name 'chatmail-*' \( -name '*.service' -o -name '*.timer' \) \
-		2>/dev/null | while read -r unit; do
+	find "$UNIT_DIR" -maxdepth 1 -name 'chatmail-*' \( -name '*.service' -o -name '*.timer' \
+		-o -name '*.socket' \) 2>/dev/null | while read -r unit; do
 		unit=${unit##*/}
+		# a template runs per connection of its socket, never on its own
+		[[ "$unit" == *@.service ]] && continue
 		# a service its timer starts is not enabled on its own
 		[[ "$unit" == *.service ]] && [ -f "$UNIT_DIR/${unit%.service}.timer" ] && continue
 		echo "$unit"
@@ -579,7 +601,7 @@ enable_units() {
 	mapfile -t units < <(our_units)
 	if systemd_running; then
 		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service
-			unbound.service)
+			unbound.service coturn.service)
 		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
 	fi
 	command -v "$SYSTEMCTL" >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
@@ -700,6 +722,8 @@ cmd_install() {
 # --- status ---
 
 STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver unbound"
+# push and METADATA: the dict's socket, the queue's sender, the TURN server
+STATUS_SERVICES="$STATUS_SERVICES chatmail-metadata.socket chatmail-notifier coturn"
 
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {

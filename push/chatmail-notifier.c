@@ -69,12 +69,12 @@ static void give_up_or_keep(const struct notifier *n, const char *name, struct p
 			    const char *why)
 {
 	if (push_item_retry(item, time(NULL), n->scale) != 0) {
-		log_error("gave up a notification for %s after %u attempts (%s)", item->addr,
+		log_error("Push notification dropped for %s after %u attempts (%s)", item->addr,
 			  item->attempts, why);
 		unlinkat(n->queue_fd, name, 0);
 		return;
 	}
-	log_warn("notification for %s failed (%s); next try in %lld s", item->addr, why,
+	log_warn("Push notification failed for %s (%s); next try in %lld s", item->addr, why,
 		 (long long)(item->due - time(NULL)));
 	if (pushqueue_write(n->queue_fd, name, item) != 0)
 		log_error("cannot keep the queue item %s: %s", name, strerror(errno));
@@ -102,6 +102,8 @@ static void send_item(const struct notifier *n, const char *name, struct push_it
 		unlinkat(n->queue_fd, name, 0);
 		if (response.status == HTTP_GONE)
 			remove_token(n, item);
+		else
+			log_info("Push notification sent for %s", item->addr);
 		return;
 	}
 	char why[32];

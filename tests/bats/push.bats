@@ -90,7 +90,7 @@ setup() {
 	[ "$(posts_of "$TOKEN")" -eq 0 ]
 	push_server_start
 	wait_posts_of "$TOKEN" 1 5
-	grep -q "notification for $A failed" "$RUN_DIR/log/push.log"
+	grep -q "Push notification failed for $A" "$RUN_DIR/log/push.log"
 }
 
 @test "mail an account sends to itself notifies nothing" {
