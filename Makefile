@@ -84,6 +84,7 @@ $(foreach v,$(BUILD) $(BUILD)/asan,$(patsubst %.c,$(v)/obj/%.o,$(chatmail-expire
 
 # A unit test's extra libraries are in test_<name>_LIBS.
 test_dkim_check_LIBS = -lopendkim -lcrypto
+test_http_client_LIBS = -lssl -lcrypto
 $(BUILD)/asan/test_%: $(BUILD)/asan/obj/tests/unit/test_%.o $(BUILD)/asan/libchatmail.a
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -o $@ $^ $(test_$*_LIBS) $(LDLIBS)
 
@@ -135,14 +136,14 @@ unit: $(UNIT_BIN) $(ORACLE_BIN)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(LIB_SRC) -lopendkim $(LDLIBS)
+		-o $@ $< $(LIB_SRC) -lopendkim -lssl -lcrypto $(LDLIBS)
 
 # The oracle's target also links GMime and the oracle's own readers.
 $(BUILD)/fuzz/fuzz_oracle: tests/fuzz/fuzz_oracle.c $(ORACLE_CHECK_SRC) $(wildcard tests/oracle/*.h) $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(BUILD)/fuzz
 	clang -std=c17 -D_GNU_SOURCE -Ilib -Itests/oracle $(GMIME_CFLAGS) -g -O1 \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(ORACLE_CHECK_SRC) $(LIB_SRC) \
-		$(GMIME_LIBS) -lopendkim $(LDLIBS)
+		$(GMIME_LIBS) -lopendkim -lssl -lcrypto $(LDLIBS)
 
 # Every target runs even when one fails; a crashing input is kept as $(BUILD)/fuzz/<target>-crash-*.
 fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))

@@ -22,6 +22,14 @@ struct accounts {
 static const char *const migrations[ACCOUNTS_SCHEMA_VERSION] = {
 	"CREATE TABLE IF NOT EXISTS users (addr TEXT PRIMARY KEY, password TEXT NOT NULL,"
 	" last_login INTEGER)",
+	/* Where Dovecot's last_login plugin writes (its sql dict inserts a row, which users'
+	 * NOT NULL password forbids): the trigger moves the time into users, for existing rows
+	 * only and never backwards, and leaves logins empty. */
+	"CREATE TABLE IF NOT EXISTS logins (addr TEXT PRIMARY KEY, last_login INTEGER);"
+	"CREATE TRIGGER IF NOT EXISTS logins_to_users AFTER INSERT ON logins BEGIN"
+	" UPDATE users SET last_login = NEW.last_login WHERE addr = NEW.addr"
+	" AND (last_login IS NULL OR last_login < NEW.last_login);"
+	" DELETE FROM logins WHERE addr = NEW.addr; END",
 };
 
 static int user_version(sqlite3 *db)

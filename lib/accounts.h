@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACCOUNTS_SCHEMA_VERSION 1
+#define ACCOUNTS_SCHEMA_VERSION 2
 #define ACCOUNTS_BUSY_TIMEOUT_MS 30000
 
 enum accounts_status {

@@ -139,6 +139,20 @@ setup() {
 	done
 }
 
+@test "an IMAP login Dovecot answers itself records its time for the expiry" {
+	passdb=$(CHATMAIL_INI=$RUN_DIR/chatmail.ini relay_get passdb_path)
+	sqlite3 -cmd '.timeout 5000' "$passdb" "UPDATE users SET last_login = 86400 WHERE addr = '$A_ADDR'"
+	before=$(date +%s)
+	inbox_count "$A_ADDR" "$A_PASS" >/dev/null
+	for _ in $(seq 50); do
+		last=$(sqlite3 -cmd '.timeout 5000' "$passdb" "SELECT last_login FROM users WHERE addr = '$A_ADDR'")
+		[ "$last" -lt "$before" ] || break
+		sleep 0.1
+	done
+	[ "$last" -ge "$before" ]
+	refute grep -q 'last_login_dict' "$RUN_DIR/log/dovecot.log"
+}
+
 @test "the quota of max_mailbox_size applies to every mailbox" {
 	run doveadm -c "$RUN_DIR/etc/dovecot/dovecot.conf" quota get -u "$A_ADDR"
 	[ "$status" -eq 0 ]

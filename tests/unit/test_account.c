@@ -65,6 +65,33 @@ static void test_migration(void)
 	CHECK_STR(hash, "{SHA512-CRYPT}$6$x$y");
 	accounts_close(a);
 
+	/* what Dovecot's last_login plugin does (its sql dict's upsert into logins) reaches the
+	 * account's row, never moves it back, makes no row, and leaves logins empty */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+#define UPSERT                                                                    \
+	"INSERT INTO logins (last_login, addr) VALUES (%d, '%s')" \
+	" ON CONFLICT (addr) DO UPDATE SET last_login = excluded.last_login"
+	char sql[256];
+	int64_t last;
+	snprintf(sql, sizeof sql, UPSERT, 1700000000, "oldoldold@example.org");
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	snprintf(sql, sizeof sql, UPSERT, 1600000000, "oldoldold@example.org");
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	snprintf(sql, sizeof sql, UPSERT, 1700000000, "nobodyyyy@example.org");
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	a = accounts_open(path);
+	CHECK(accounts_get(a, "oldoldold@example.org", hash, &last) == ACCOUNTS_OK);
+	CHECK(last == 1700000000);
+	CHECK(accounts_get(a, "nobodyyyy@example.org", hash, NULL) == ACCOUNTS_NOT_FOUND);
+	accounts_close(a);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_stmt *stmt;
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*) FROM logins", -1, &stmt, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int(stmt, 0) == 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+
 	/* a schema newer than this program knows is refused, not damaged */
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	CHECK(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK);

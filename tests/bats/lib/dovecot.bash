@@ -47,6 +47,10 @@ service stats {
     mode = 0666
   }
 }
+# the accounts section's last_login plugin, enabled as the relay's "protocol imap" does
+protocol imap {
+  mail_plugins = \$mail_plugins last_login
+}
 CONF
 	dovecot_accounts_section >>"$DOVECOT_CONF" || return 1
 	# a test's own lines, e.g. auth_debug = yes
@@ -65,8 +69,11 @@ dovecot_accounts_section() {
 		>"$d/accounts-section.in"
 	[ -s "$d/accounts-section.in" ] || return 1
 	local values=(-D "bin_dir=$BIN" -D "conf_dir=$d/etc" -D vmail_user_name=nobody)
-	"$BIN/chatmail-render" "${values[@]}" "$ROOT/conf/dovecot/dovecot-sql.conf.ext" \
-		"$d/etc/dovecot/dovecot-sql.conf.ext" &&
+	local ext
+	for ext in dovecot-sql.conf.ext dovecot-dict-lastlogin.conf.ext; do
+		"$BIN/chatmail-render" "${values[@]}" "$ROOT/conf/dovecot/$ext" "$d/etc/dovecot/$ext" ||
+			return 1
+	done
 		"$BIN/chatmail-render" "${values[@]}" "$d/accounts-section.in" "$d/accounts-section.conf" &&
 		cat "$d/accounts-section.conf"
 }

@@ -63,8 +63,9 @@ dovecot_start_with_quota() {
 		[ -s "$T/quota-section.in" ] || return 1
 		"$BIN/chatmail-render" -D "bin_dir=$BIN" -D "chatmail_ini=$CHATMAIL_INI" \
 			-D vmail_user_name=nobody "$T/quota-section.in" "$T/quota-section.conf"
+		# the global line goes first: a global line after a filter would not reach into it
+		sed -i '1i mail_plugins = $mail_plugins quota' "$DOVECOT_CONF"
 		cat >>"$DOVECOT_CONF" <<CONF
-mail_plugins = \$mail_plugins quota
 protocol imap {
   mail_plugins = \$mail_plugins imap_quota
 }
