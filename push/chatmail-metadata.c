@@ -101,7 +101,8 @@ static int read_small_file(const char *path, char *out, size_t size, size_t *len
 /* The TURN secret below state_dir: made once (by the first caller), readable by its owner. */
 static int turn_secret(const struct config *config, char secret[TURN_SECRET_LEN + 1])
 {
-	char path[CONFIG_PATH_MAX + 32], temp[CONFIG_PATH_MAX + 40];
+	/* state_dir is shorter than CONFIG_PATH_MAX: the paths always fit */
+	char path[CONFIG_PATH_MAX + 32], temp[CONFIG_PATH_MAX + 48];
 	size_t len;
 	snprintf(path, sizeof path, "%s/%s", config->state_dir, TURN_SECRET_FILE);
 	if (read_small_file(path, secret, TURN_SECRET_LEN + 1, &len) == 0) {
@@ -287,7 +288,7 @@ static int queue_notifications(const struct config *config, const char *user)
 		return -1;
 	if (tokens.count == 0)
 		return 0;
-	char dir[CONFIG_PATH_MAX + 32];
+	char dir[CONFIG_PATH_MAX + 32]; /* state_dir is shorter than CONFIG_PATH_MAX */
 	snprintf(dir, sizeof dir, "%s/%s", config->state_dir, PUSHQUEUE_DIR);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_error("cannot make %s: %s", dir, strerror(errno));
@@ -339,7 +340,11 @@ static int command_hello(struct session *s, const struct dict_command *c)
 		log_error("dict protocol version %s is not ours", c->field[0]);
 		return -1;
 	}
-	snprintf(s->user, sizeof s->user, "%s", c->field[3]);
+	if (c->field_len[3] >= sizeof s->user) {
+		log_error("a dict user name of %zu bytes", c->field_len[3]);
+		return -1;
+	}
+	memcpy(s->user, c->field[3], c->field_len[3] + 1);
 	s->state = STATE_READY;
 	return 0;
 }

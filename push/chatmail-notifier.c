@@ -153,7 +153,7 @@ static int run_queue(const struct notifier *n)
 
 static int open_queue(struct notifier *n)
 {
-	char dir[CONFIG_PATH_MAX + 32];
+	char dir[CONFIG_PATH_MAX + 32]; /* state_dir is shorter than CONFIG_PATH_MAX */
 	snprintf(dir, sizeof dir, "%s/%s", n->config.state_dir, PUSHQUEUE_DIR);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_error("cannot make %s: %s", dir, strerror(errno));

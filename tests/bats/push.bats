@@ -2,7 +2,8 @@
 # Push notifications (SPEC 5a) on the local relay with every real daemon: a token set over IMAP,
 # deliveries through Dovecot's LMTP and push_notification.lua, chatmail-metadata's queue and
 # chatmail-notifier's POSTs to a recording notification server on loopback. The retry delays
-# are scaled down (CHATMAIL_PUSH_RETRY_SCALE): 8, 64, 512, 4096 ms, given up after 18 s.
+# are scaled down (CHATMAIL_PUSH_RETRY_SCALE): 8, 64, 512, 4096 ms, which the queue's whole
+# seconds make 1, 1, 1 and 5 s; given up after 18 s.
 
 load lib/common
 load lib/relay
@@ -75,10 +76,10 @@ setup() {
 	set_token "$A" "$A_PASSWORD" "$TOKEN"
 	echo 500 >"$PUSH_DIR/status"
 	deliver "$B" "$A"
-	wait_posts_of "$TOKEN" 3 2 # at once, after 8 ms, after 64 ms (scaled)
+	wait_posts_of "$TOKEN" 3 4 # at once, then 1 s and 1 s later (8 and 64 ms scaled, rounded up)
 	rm -f "$PUSH_DIR/status"
-	wait_posts_of "$TOKEN" 4 2 # after 512 ms: answered
-	sleep 5                    # past the 4096 ms retry: nothing more
+	wait_posts_of "$TOKEN" 4 3 # the next retry is answered 200
+	sleep 6                    # past the last retry of the schedule: nothing more
 	[ "$(posts_of "$TOKEN")" -eq 4 ]
 }
 
@@ -102,16 +103,16 @@ setup() {
 	wait_posts_of "$TOKEN" 1
 }
 
-@test "LMTP delivery with a notification server that never answers is as fast as with none" {
+@test "LMTP delivery with a notification server that never answers is as fast as with one that does" {
 	set_token "$A" "$A_PASSWORD" "$TOKEN"
-	# no token: no notification at all
-	none=$(deliver "$B" "$B" 10 | sort -n | sed -n 5p)
+	# both deliveries queue a notification; only the notification server differs
+	answered=$(deliver "$B" "$A" 10 | sort -n | sed -n 5p)
 	touch "$PUSH_DIR/hang"
 	hanging=$(deliver "$B" "$A" 10 | sort -n | sed -n 5p)
 	rm -f "$PUSH_DIR/hang"
-	echo "median LMTP delivery: ${none} ms without push, ${hanging} ms with a hanging server"
-	# the notifier works apart from delivery: at most a few ms for the queue files
-	awk -v a="$hanging" -v b="$none" 'BEGIN { exit !(a < b + 20) }'
+	echo "median LMTP delivery: ${answered} ms (server answers), ${hanging} ms (server hangs)"
+	# delivery never waits for the notifier: the same time, give or take the machine's noise
+	awk -v h="$hanging" -v a="$answered" 'BEGIN { exit !(h < a * 1.5 + 10) }'
 }
 
 @test "device tokens survive a relay restart; a queued notification is sent after it" {
