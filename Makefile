@@ -39,6 +39,10 @@ chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
 # TURN passwords (HMAC-SHA1), the notifier POSTs over TLS.
 chatmail-metadata_SRC = $(wildcard push/chatmail-metadata.c)
 chatmail-metadata_LIBS = -lcrypto
+# Started for every dict connection (every delivery to an account with tokens): linked statically,
+# as filtermail, it spares the dynamic loader. The linker warns that libcrypto and
+# lib/mailstore.o could call NSS: only --turn-secret (getpwnam_r, run once by root) does.
+chatmail-metadata_STATIC = -static-pie
 chatmail-notifier_SRC = $(wildcard push/chatmail-notifier.c)
 chatmail-notifier_LIBS = -lssl -lcrypto
 

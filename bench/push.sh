@@ -76,6 +76,6 @@ done
 end=${EPOCHREALTIME/./}
 got=$(wc -l <"$PUSH_DIR/posts")
 awk -v n="$got" -v q="$queued" -v us=$((end - start)) 'BEGIN {
-	printf "push: %d queued notifications sent in %.2f s: %.0f notifications/s (POSTs received: %d)\n",
-		q, us / 1e6, n / (us / 1e6), n }'
+	printf "push: %d notifications of %d deliveries sent in %.2f s: %.0f notifications/s\n",
+		n, q, us / 1e6, n / (us / 1e6) }'
 echo "push: chatmail-notifier RSS $(awk '/VmRSS/ { print $2, $3 }' "/proc/$(cat "$RUN_DIR/run/notifier.pid")/status")"

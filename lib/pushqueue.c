@@ -44,10 +44,10 @@ static int take_line(const char **text, const char *end, char *out, size_t size,
 	return 0;
 }
 
-int push_item_parse(const char *text, size_t len, struct push_item *item)
+int push_batch_parse(const char *text, size_t len, struct push_item *item, size_t *at)
 {
 	const char *p = text, *end = text + len;
-	size_t magic = sizeof PUSHQUEUE_MAGIC - 1, addr_len, token_len;
+	size_t magic = sizeof PUSHQUEUE_MAGIC - 1, addr_len;
 	int64_t attempts;
 	if (len < magic + 1 || memcmp(p, PUSHQUEUE_MAGIC "\n", magic + 1) != 0)
 		return -1;
@@ -56,12 +56,30 @@ int push_item_parse(const char *text, size_t len, struct push_item *item)
 	    parse_number(&p, end, ' ', &attempts) != 0 || attempts > 64 ||
 	    parse_number(&p, end, '\n', &item->due) != 0 ||
 	    take_line(&p, end, item->addr, sizeof item->addr, &addr_len) != 0 ||
-	    !mailstore_canonical_name(item->addr, addr_len) ||
-	    take_line(&p, end, item->token, sizeof item->token, &token_len) != 0 ||
-	    !devicetoken_valid(item->token, token_len) || p != end)
+	    !mailstore_canonical_name(item->addr, addr_len))
 		return -1;
 	item->attempts = (unsigned)attempts;
-	return 0;
+	*at = (size_t)(p - text);
+	return push_batch_next(text, len, at, item) == 1 ? 0 : -1;
+}
+
+int push_batch_next(const char *text, size_t len, size_t *at, struct push_item *item)
+{
+	const char *p = text + *at, *end = text + len;
+	size_t token_len;
+	if (p == end)
+		return 0;
+	if (take_line(&p, end, item->token, sizeof item->token, &token_len) != 0 ||
+	    !devicetoken_valid(item->token, token_len))
+		return -1;
+	*at = (size_t)(p - text);
+	return 1;
+}
+
+int push_item_parse(const char *text, size_t len, struct push_item *item)
+{
+	size_t at;
+	return push_batch_parse(text, len, item, &at) == 0 && at == len ? 0 : -1;
 }
 
 long push_item_format(const struct push_item *item, char *out, size_t size)
@@ -84,20 +102,17 @@ int push_item_retry(struct push_item *item, int64_t now, double scale)
 	return 0;
 }
 
-static int write_new(int queue_fd, const char *name, const struct push_item *item)
+/* Writes text as name in queue_fd: a dot file, fsynced (an item that names a delivery must
+ * outlive a crash right after it), renamed into place. */
+static int write_file(int queue_fd, const char *temp, const char *name, const char *text,
+		      size_t len)
 {
-	char text[PUSHQUEUE_ITEM_MAX], temp[PUSHQUEUE_NAME_MAX + 2];
-	long len = push_item_format(item, text, sizeof text);
-	int n = snprintf(temp, sizeof temp, PUSHQUEUE_TEMP_PREFIX "%s", name);
-	if (len < 0 || n < 0 || (size_t)n >= sizeof temp)
-		return -1;
 	int fd = openat(queue_fd, temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 			0600);
 	if (fd < 0)
 		return -1;
-	ssize_t written = write(fd, text, (size_t)len);
-	/* fsync: an item that names a delivery must outlive a crash right after the delivery */
-	if (written != len || fsync(fd) != 0) {
+	ssize_t written = write(fd, text, len);
+	if (written < 0 || (size_t)written != len || fsync(fd) != 0) {
 		close(fd);
 		unlinkat(queue_fd, temp, 0);
 		return -1;
@@ -109,34 +124,74 @@ static int write_new(int queue_fd, const char *name, const struct push_item *ite
 	return 0;
 }
 
-int pushqueue_add(int queue_fd, const char *addr, const char *token, int64_t now)
+static int write_new(int queue_fd, const char *name, const struct push_item *item)
 {
-	struct push_item item = {.queued = now, .attempts = 0, .due = now};
-	char name[PUSHQUEUE_NAME_MAX], suffix[17];
-	int n = snprintf(item.addr, sizeof item.addr, "%s", addr);
-	int m = snprintf(item.token, sizeof item.token, "%s", token);
-	if (n < 0 || (size_t)n >= sizeof item.addr || m < 0 || (size_t)m >= sizeof item.token ||
-	    random_string(suffix, 16, "0123456789abcdef") != 0)
+	char text[PUSHQUEUE_ITEM_MAX], temp[PUSHQUEUE_NAME_MAX + 10];
+	long len = push_item_format(item, text, sizeof text);
+	int n = snprintf(temp, sizeof temp, PUSHQUEUE_TEMP_PREFIX "%s", name);
+	if (len < 0 || n < 0 || (size_t)n >= sizeof temp)
+		return -1;
+	return write_file(queue_fd, temp, name, text, (size_t)len);
+}
+
+int pushqueue_add(int queue_fd, const char *addr, const struct devicetokens *tokens, int64_t now)
+{
+	static char text[PUSHQUEUE_BATCH_MAX];
+	char name[PUSHQUEUE_NAME_MAX], temp[PUSHQUEUE_NAME_MAX + 2], suffix[17];
+	int n = snprintf(text, sizeof text, PUSHQUEUE_MAGIC "\n%lld 0 %lld\n%s\n", (long long)now,
+			 (long long)now, addr);
+	size_t used = n > 0 && (size_t)n < sizeof text ? (size_t)n : sizeof text;
+	for (unsigned i = 0; i < tokens->count && used < sizeof text; i++) {
+		n = snprintf(text + used, sizeof text - used, "%s\n", tokens->token[i]);
+		used = n > 0 && (size_t)n < sizeof text - used ? used + (size_t)n : sizeof text;
+	}
+	if (used >= sizeof text || random_string(suffix, 16, "0123456789abcdef") != 0)
 		return -1;
 	snprintf(name, sizeof name, "%lld-%s", (long long)now, suffix);
-	if (write_new(queue_fd, name, &item) != 0) {
+	snprintf(temp, sizeof temp, PUSHQUEUE_TEMP_PREFIX "%s", name);
+	if (write_file(queue_fd, temp, name, text, used) != 0) {
 		log_error("cannot queue a notification for %s: %s", addr, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
+/* A delivery's item with several tokens becomes one item per token (each with its own
+ * retries), named after it so that a split interrupted by a crash is redone, not doubled. */
+static int split(int queue_fd, const char *name, const char *text, size_t len,
+		 struct push_item *item)
+{
+	char part[PUSHQUEUE_NAME_MAX + 8];
+	size_t at;
+	int next = 1;
+	if (push_batch_parse(text, len, item, &at) != 0)
+		return -1;
+	for (unsigned i = 0; next == 1; i++) {
+		snprintf(part, sizeof part, "%s-%u", name, i);
+		if (write_new(queue_fd, part, item) != 0)
+			return -1;
+		next = push_batch_next(text, len, &at, item);
+	}
+	return next == 0 && unlinkat(queue_fd, name, 0) == 0 ? 0 : -1;
+}
+
 int pushqueue_read(int queue_fd, const char *name, struct push_item *item)
 {
-	char text[PUSHQUEUE_ITEM_MAX];
+	static char text[PUSHQUEUE_BATCH_MAX];
 	int fd = openat(queue_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, text, sizeof text);
+	int error = n < 0 ? errno : EINVAL;
 	close(fd);
-	if (n <= 0 || (size_t)n == sizeof text)
+	size_t at;
+	if (n <= 0 || (size_t)n == sizeof text || push_batch_parse(text, (size_t)n, item, &at) != 0) {
+		errno = error; /* a broken item is EINVAL, never ENOENT */
 		return -1;
-	return push_item_parse(text, (size_t)n, item);
+	}
+	if (at == (size_t)n)
+		return 0;
+	return split(queue_fd, name, text, (size_t)n, item) == 0 ? 1 : -1;
 }
 
 int pushqueue_write(int queue_fd, const char *name, const struct push_item *item)

@@ -1,5 +1,6 @@
-/* The push queue (SPEC 5a): one file per notification below state_dir, written by
- * chatmail-metadata at delivery and sent by chatmail-notifier, with the retry schedule. */
+/* The push queue (SPEC 5a): files below state_dir, with the retry schedule. chatmail-metadata
+ * writes one per delivery with every token of the account (one fsync while LMTP waits);
+ * chatmail-notifier splits it into one per token, each retried on its own, and sends them. */
 #ifndef CHATMAIL_PUSHQUEUE_H
 #define CHATMAIL_PUSHQUEUE_H
 
@@ -16,6 +17,9 @@
 /* First line of an item: the format's name and version. */
 #define PUSHQUEUE_MAGIC "chatmail-push 1"
 #define PUSHQUEUE_ITEM_MAX (sizeof PUSHQUEUE_MAGIC + 64 + MAILSTORE_ADDRESS_MAX + DEVICETOKEN_MAX + 4)
+/* A delivery's item: every token of one account. */
+#define PUSHQUEUE_BATCH_MAX \
+	(PUSHQUEUE_ITEM_MAX + (DEVICETOKENS_PER_ACCOUNT_MAX - 1) * (DEVICETOKEN_MAX + 1))
 /* Retries after 8, 64, 512, 4096 s (powers of the base), never later than the give-up time
  * after the delivery: the reference relay's schedule. */
 #define PUSHQUEUE_RETRY_BASE_SECONDS 8
@@ -32,6 +36,12 @@ struct push_item {
 /* "chatmail-push 1\n<queued> <attempts> <due>\n<addr>\n<token>\n". Returns 0, or -1 for
  * anything else (a canonical address and a valid token are required). */
 int push_item_parse(const char *text, size_t len, struct push_item *item);
+
+/* A delivery's item: the same with one or more token lines. Fills item with the first token
+ * and sets *at after it; push_batch_next gives the next one (1), 0 at the end, -1 when the
+ * rest is broken. push_batch_parse returns 0, or -1. */
+int push_batch_parse(const char *text, size_t len, struct push_item *item, size_t *at);
+int push_batch_next(const char *text, size_t len, size_t *at, struct push_item *item);
 /* Returns the length written to out[size] (with a NUL), or -1 when it does not fit. */
 long push_item_format(const struct push_item *item, char *out, size_t size);
 
@@ -40,11 +50,14 @@ long push_item_format(const struct push_item *item, char *out, size_t size);
  * (its next try would fall after the give-up time). */
 int push_item_retry(struct push_item *item, int64_t now, double scale);
 
-/* Writes a new item for (addr, token) into the queue directory queue_fd, atomically (a dot
- * file renamed into place), named "<now>-<random>". Returns 0, or -1 (logged). */
-int pushqueue_add(int queue_fd, const char *addr, const char *token, int64_t now);
+/* Writes a delivery's item for addr with every token into the queue directory queue_fd,
+ * atomically (a dot file, fsynced, renamed into place), named "<now>-<random>". Returns 0, or
+ * -1 (logged). */
+int pushqueue_add(int queue_fd, const char *addr, const struct devicetokens *tokens, int64_t now);
 
-/* Reads the item of file name in queue_fd. Returns 0, -1 when it is unreadable or broken. */
+/* Reads the item of file name in queue_fd: 0 with item filled; 1 when it was a delivery's item
+ * with several tokens, now split into one item per token ("<name>-<i>", read them next);
+ * -1 when it is unreadable or broken. */
 int pushqueue_read(int queue_fd, const char *name, struct push_item *item);
 
 /* Rewrites the item of file name (after a failed attempt), atomically. Returns 0 or -1. */

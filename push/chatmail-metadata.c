@@ -299,9 +299,7 @@ static int queue_notifications(const struct config *config, const char *user)
 		log_error("cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int result = 0;
-	for (unsigned i = 0; i < tokens.count && result == 0; i++)
-		result = pushqueue_add(queue, user, tokens.token[i], now);
+	int result = pushqueue_add(queue, user, &tokens, now);
 	close(queue);
 	if (result == 0)
 		log_info("queued %u notification(s) for %s", tokens.count, user);

@@ -130,7 +130,12 @@ static int run_queue(const struct notifier *n)
 		const char *name = entry->d_name;
 		if (name[0] == '.' || strlen(name) >= PUSHQUEUE_NAME_MAX)
 			continue;
-		if (pushqueue_read(n->queue_fd, name, &item) != 0) {
+		int read = pushqueue_read(n->queue_fd, name, &item);
+		if (read == 1) {
+			next = 0; /* split into one item per token: read them at once */
+			continue;
+		}
+		if (read != 0) {
 			if (errno != ENOENT) {
 				log_warn("removing a broken queue item %s", name);
 				unlinkat(n->queue_fd, name, 0);

@@ -39,6 +39,23 @@ static void item_round_trip(const char *data, size_t size)
 		abort();
 }
 
+/* every token of a delivery's item is valid, and the walk ends */
+static void batch_walk(const char *data, size_t size)
+{
+	struct push_item item;
+	size_t at;
+	if (push_batch_parse(data, size, &item, &at) != 0)
+		return;
+	unsigned count = 1;
+	int next;
+	while ((next = push_batch_next(data, size, &at, &item)) == 1) {
+		if (!devicetoken_valid(item.token, strlen(item.token)) || ++count > size)
+			abort();
+	}
+	if (next == 0 && at != size)
+		abort();
+}
+
 static void json_round_trip(const char *data, size_t size)
 {
 	long len = json_compact(data, size, compact, sizeof compact);
@@ -56,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	tokens_round_trip((const char *)data, size);
 	item_round_trip((const char *)data, size);
+	batch_walk((const char *)data, size);
 	json_round_trip((const char *)data, size);
 	return 0;
 }

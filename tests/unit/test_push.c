@@ -88,6 +88,25 @@ static void test_items(void)
 		CHECK(push_item_parse(bad[i], strlen(bad[i]), &back) == -1);
 }
 
+static void test_batch(void)
+{
+	const char *batch = "chatmail-push 1\n1800000000 0 1800000000\nabc@example.org\nt1\nt2\nt3\n";
+	struct push_item item;
+	size_t at, len = strlen(batch);
+	CHECK(push_batch_parse(batch, len, &item, &at) == 0);
+	CHECK_STR(item.token, "t1");
+	CHECK_STR(item.addr, "abc@example.org");
+	CHECK(push_batch_next(batch, len, &at, &item) == 1 && strcmp(item.token, "t2") == 0);
+	CHECK(push_batch_next(batch, len, &at, &item) == 1 && strcmp(item.token, "t3") == 0);
+	CHECK(push_batch_next(batch, len, &at, &item) == 0);
+	CHECK(push_item_parse(batch, len, &item) == -1); /* one token only */
+	const char *broken = "chatmail-push 1\n1 0 1\na@b\nt1\nbad token\n";
+	CHECK(push_batch_parse(broken, strlen(broken), &item, &at) == 0);
+	CHECK(push_batch_next(broken, strlen(broken), &at, &item) == -1);
+	const char *none = "chatmail-push 1\n1 0 1\na@b\n";
+	CHECK(push_batch_parse(none, strlen(none), &item, &at) == -1); /* no token at all */
+}
+
 static void test_schedule(void)
 {
 	struct push_item item = {.queued = 1000, .attempts = 0, .due = 1000};
@@ -134,6 +153,7 @@ int main(void)
 	test_tokens();
 	test_token_cap();
 	test_items();
+	test_batch();
 	test_schedule();
 	test_json();
 	return test_summary("test_push");
