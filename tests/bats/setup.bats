@@ -44,7 +44,7 @@ mode_owner() {
 
 @test "setup: make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
 	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup \
-		chatmail-instant-idle; do
+		chatmail-instant-idle chatmail-metadata chatmail-notifier; do
 		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
 		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
 		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
