@@ -16,14 +16,19 @@ FUZZ_SECONDS ?= 20
 # Another BUILD lets several people build and test in one tree at once.
 BUILD    ?= build
 
-PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render
+PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render mxdeliv mxdeliv-send
 PROGRAMS += chatmail-metadata chatmail-notifier
 doveauth_SRC        = $(wildcard auth/doveauth.c)
 # doveauth starts for every login: sqlite and libcrypt linked in (Debian ships both archives)
 # spare the dynamic loader most of its work; glibc stays shared, as its NSS needs.
 doveauth_LDLIBS     = -Wl,-Bstatic -lsqlite3 -lcrypt -Wl,-Bdynamic -lm
-newemail_SRC        = $(wildcard cgi/newemail.c)
+newemail_SRC        = $(wildcard cgi/newemail.c cgi/fcgi_serve.c)
 newemail_LIBS       = -lfcgi
+mxdeliv_SRC         = $(wildcard cgi/mxdeliv.c cgi/fcgi_serve.c)
+mxdeliv_LIBS        = -lfcgi -lopendkim -lcrypto
+# Postfix's pipe(8) transport for other domains: /mxdeliv over HTTPS, else back to SMTP.
+mxdeliv-send_SRC    = $(wildcard transport/mxdeliv-send.c)
+mxdeliv-send_LIBS   = -lssl -lcrypto -lresolv
 filtermail_SRC      = $(wildcard filters/*.c)
 filtermail_LIBS     = -lopendkim
 # Postfix spawns filtermail per connection: linked statically, it starts in ~0.5M instructions

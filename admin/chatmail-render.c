@@ -7,6 +7,7 @@
 #include "config.h"
 #include "header.h"
 #include "log.h"
+#include "newemail.h"
 #include "smtp.h"
 #include "template.h"
 #include "values.h"
@@ -129,6 +130,9 @@ static int derived_value(const struct config *config, const char *name, char *ou
 		return snprintf(out, size, "%s", config->ip_only ? "" : config->mail_domain);
 	if (strcmp(name, "ip_only") == 0)
 		return snprintf(out, size, "%s", config->ip_only ? "yes" : "");
+	/* a name no public CA certifies: POST /new answers a dclogin_url, the page offers it */
+	if (strcmp(name, "self_signed") == 0)
+		return snprintf(out, size, "%s", newemail_self_signed(config) ? "yes" : "");
 	if (strcmp(name, "max_mailbox_size_mb") == 0)
 		return snprintf(out, size, "%llu",
 				(unsigned long long)(config->max_mailbox_size >> 20));

@@ -28,6 +28,8 @@ postfix-mta-sts-resolver certbot qrencode openssl ca-certificates bind9-dnsutils
 libsqlite3-0 libfcgi0ldbl"
 # The relay's DNSSEC-validating resolver, with Debian's root trust anchor (dns-root-data).
 PACKAGES="$PACKAGES unbound dns-root-data"
+# Port 443 routed by ALPN (nginx's stream module) and the page's QR encoder (README "Port 443").
+PACKAGES="$PACKAGES libnginx-mod-stream node-qrcode-generator"
 # The TURN server for Delta Chat calls (README "Push notifications, METADATA and TURN").
 PACKAGES="$PACKAGES coturn"
 
@@ -130,8 +132,10 @@ validate_args() {
 	fi
 	[ -z "$DOMAIN" ] || [[ "$DOMAIN" =~ ^[a-z0-9_]([a-z0-9._-]*[a-z0-9])?$ ]] ||
 		usage_error "--domain $DOMAIN is not a domain name or IPv4 address"
+	relay_ports # PORT_COUNT: the block must end below 65536
 	[ -z "$PORT_BASE" ] || { [[ "$PORT_BASE" =~ ^[0-9]+$ ]] && [ "$PORT_BASE" -ge 1 ] &&
-		[ "$PORT_BASE" -le 65524 ]; } || usage_error "--port-base wants a number from 1 to 65524"
+		[ "$PORT_BASE" -le $((65536 - PORT_COUNT)) ]; } ||
+		usage_error "--port-base wants a number from 1 to $((65536 - PORT_COUNT))"
 	[ -z "$LOG_DIR" ] || [[ "$LOG_DIR" == /* ]] || usage_error "--log-dir wants an absolute path"
 	[ -z "$LISTEN" ] || is_ipv4 "$LISTEN" || usage_error "--listen wants an IPv4 address"
 	[ -z "$VMAIL_USER" ] || [[ "$VMAIL_USER" =~ ^[a-z_][a-z0-9_-]*$ ]] ||
@@ -435,7 +439,7 @@ make_dirs() {
 	if [ -n "$LOG_DIR" ]; then
 		ensure_dir "$LOG_DIR" 0755 root:root
 		local log
-		for log in filtermail newemail; do
+		for log in filtermail newemail mxdeliv; do
 			[ -f "$LOG_DIR/$log.log" ] || install -m 0640 -o "$VMAIL" -g "$group" /dev/null "$LOG_DIR/$log.log"
 		done
 	fi
@@ -565,12 +569,15 @@ write_setup_conf() {
 	} >"$tmp"
 	install_file "$tmp" "$SETUP_CONF" 0644 root:root
 	rm -f "$tmp"
-	# newemail and chatmail-notifier read chatmail.ini once, at start: a changed file means a
-	# restart.
+	# newemail, mxdeliv and chatmail-notifier read chatmail.ini once, at start: a changed file
+	# means a restart.
 	sha256sum <"$INI" >"$tmp"
-	local before=${#CHANGED[@]}
+	local changed=${#CHANGED[@]}
 	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
-	[ "$before" = ${#CHANGED[@]} ] || add_unique RESTART chatmail-notifier
+	if [ "${#CHANGED[@]}" != "$changed" ]; then
+		add_unique RESTART chatmail-mxdeliv
+		add_unique RESTART chatmail-notifier
+	fi
 	rm -f "$tmp"
 }
 
@@ -721,7 +728,7 @@ cmd_install() {
 
 # --- status ---
 
-STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail postfix-mta-sts-resolver unbound"
+STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail chatmail-mxdeliv postfix-mta-sts-resolver unbound"
 # push and METADATA: the dict's socket, the queue's sender, the TURN server
 STATUS_SERVICES="$STATUS_SERVICES chatmail-metadata.socket chatmail-notifier coturn"
 
@@ -733,9 +740,9 @@ service_state_by_hand() {
 	dovecot) pidfile=$(relay_layout dovecot_base_dir)/master.pid ;;
 	opendkim) pidfile=$(relay_layout opendkim_pid) ;;
 	nginx) pidfile=$(relay_layout nginx_pid) ;;
-	chatmail-newemail)
+	chatmail-newemail | chatmail-mxdeliv)
 		# grep reads all of ss's output: with -q, ss could die of SIGPIPE and fail the pipe
-		if ss -Hxl 2>/dev/null | grep -F "$(relay_layout newemail_socket)" >/dev/null; then
+		if ss -Hxl 2>/dev/null | grep -F "$(relay_layout "${1#chatmail-}_socket")" >/dev/null; then
 			echo active
 		else
 			echo inactive

@@ -4,12 +4,12 @@
 #include "account.h"
 #include "accounts.h"
 #include "config.h"
+#include "fcgi_serve.h"
 #include "log.h"
 #include "newemail.h"
 
 #include <fcgiapp.h>
 
-#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Exit codes. */
 #define EXIT_OK 0         /* CGI: answered; FastCGI: stopped by SIGTERM or SIGINT */
@@ -40,37 +39,9 @@ struct reply {
 	FCGX_Stream *stream;
 };
 
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int signal_number)
-{
-	(void)signal_number;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
-
-static int write_all(int fd, const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		text += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int reply_write(struct reply *reply, const char *text, size_t len)
 {
-	if (reply->stream == NULL)
-		return write_all(STDOUT_FILENO, text, len);
-	if (len > (size_t)INT32_MAX || FCGX_PutStr(text, (int)len, reply->stream) != (int)len)
-		return -1;
-	/* Flush now, so a peer that went away shows here and not silently in FCGX_Finish_r. */
-	return FCGX_FFlush(reply->stream) == 0 ? 0 : -1;
+	return fcgi_write(reply->stream, text, len);
 }
 
 static const char *status_reason(enum newemail_status status)
@@ -218,42 +189,25 @@ static int serve_cgi(struct app *app)
 	return handle(app, &request, &reply) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
+static void serve_request(FCGX_Request *fcgi, void *context)
+{
+	struct newemail_request request = {
+		.method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp),
+		.query = FCGX_GetParam("QUERY_STRING", fcgi->envp),
+		.content_length = FCGX_GetParam("CONTENT_LENGTH", fcgi->envp),
+	};
+	struct reply reply = {.stream = fcgi->out};
+	handle(context, &request, &reply);
+}
+
 static int serve_fastcgi(struct app *app)
 {
-	FCGX_Request fcgi;
-	struct sigaction stop = {.sa_handler = on_stop};
-
 	if (!app->config_ok) {
 		config_log_error(&app->config_error);
 		return EXIT_TEMPFAIL;
 	}
-	/* No SA_RESTART: a stop signal ends the wait in accept(), not a request under way. */
-	sigemptyset(&stop.sa_mask);
-	sigaction(SIGTERM, &stop, NULL);
-	sigaction(SIGINT, &stop, NULL);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, 0, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
-		log_error("cannot set up FastCGI");
-		return EXIT_TEMPFAIL;
-	}
 	app_accounts(app); /* open the store now; a failure is retried per request */
-	while (!stopping) {
-		if (FCGX_Accept_r(&fcgi) < 0) {
-			if (stopping)
-				break;
-			log_error("cannot accept a FastCGI request: %s", strerror(errno));
-			return EXIT_TEMPFAIL;
-		}
-		struct newemail_request request = {
-			.method = FCGX_GetParam("REQUEST_METHOD", fcgi.envp),
-			.query = FCGX_GetParam("QUERY_STRING", fcgi.envp),
-			.content_length = FCGX_GetParam("CONTENT_LENGTH", fcgi.envp),
-		};
-		struct reply reply = {.stream = fcgi.out};
-		handle(app, &request, &reply);
-		FCGX_Finish_r(&fcgi);
-	}
-	FCGX_Free(&fcgi, 1);
-	return EXIT_OK;
+	return fcgi_serve(serve_request, app) == 0 ? EXIT_OK : EXIT_TEMPFAIL;
 }
 
 int main(void)

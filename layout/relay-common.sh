@@ -25,15 +25,15 @@ relay_render() {
 # relay_ports [BASE]: the port map (layout/ports). Sets each listener's variable (IMAP_PORT,
 # IMAPS_PORT ... HTTP_PORT, named in LISTENER_PORTS), PORT_DEFINES (the same as -D name=port
 # for chatmail-render), INI_PORTS (the names chatmail.ini sets), INI_PORT_LINES (their
-# "key = port" lines for a block) and PORT_COUNT (the size of a block: the highest offset + 1). With BASE, the port of
-# offset N is BASE + N.
+# "key = port" lines for a block) and PORT_COUNT (the size of a block: the highest offset + 1).
+# With BASE, the port of offset N is BASE + N.
 relay_ports() {
 	local name standard offset port
 	PORT_DEFINES=() INI_PORTS=() INI_PORT_LINES=() LISTENER_PORTS=() PORT_COUNT=0
 	while read -r name standard offset; do
 		case $name in '' | '#'*) continue ;; esac
-		# a block spans the highest offset, whatever lines the map holds
-		[ $((offset + 1)) -le "$PORT_COUNT" ] || PORT_COUNT=$((offset + 1))
+		# a block spans up to the highest offset, gaps included
+		[ "$offset" -lt "$PORT_COUNT" ] || PORT_COUNT=$((offset + 1))
 		port=$standard
 		[ -z "${1:-}" ] || port=$(($1 + offset))
 		if [ "$standard" = - ]; then

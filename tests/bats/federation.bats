@@ -33,6 +33,16 @@ teardown() {
 		fed_postfix b reload 2>/dev/null || true
 	fi
 	fed_postfix b status 2>/dev/null || fed_postfix b start 2>/dev/null || true
+	# /mxdeliv back on both sides (and b.test's nginx running), nothing remembered; not after
+	# the test of down
+	[ -e "/run/netns/$FED_NAME-b" ] || return 0
+	local relay
+	for relay in a b; do
+		fed_mxdeliv_restore "$relay" 2>/dev/null || true
+		fed_mxdeliv_forget "$relay"
+	done
+	relay_pid_alive "$FED_DIR/b/run/nginx.pid" ||
+		on b nginx -c "$FED_DIR/b/etc/nginx/nginx.conf" -e "$FED_DIR/b/log/nginx-error.log"
 }
 
 
@@ -42,9 +52,10 @@ as_stranger() {
 		--upload-file "$3"
 }
 
-# sent_lines RELAY RCPT: how many deliveries to RCPT the relay's Postfix logged as sent.
+# sent_lines RELAY RCPT: how many deliveries to RCPT the relay's Postfix logged as sent to the
+# peer: by SMTP, or over /mxdeliv (not the hand-over of mxdeliv-send to the smtp transport).
 sent_lines() {
-	grep -c "to=<$2>.*status=sent" "$FED_DIR/$1/log/postfix.log" || true
+	grep "to=<$2>.*status=sent" "$FED_DIR/$1/log/postfix.log" | grep -vc "handed to SMTP" || true
 }
 
 @test "federation: each relay's zone is what chatmail-setup dns prints, signed, and check finds it right" {
@@ -76,31 +87,101 @@ sent_lines() {
 	[ -z "$output" ]
 }
 
-@test "federation: encrypted mail from a.test reaches b.test over verified TLS, signed by a.test" {
+@test "federation: encrypted mail from a.test reaches b.test over /mxdeliv, signed by a.test" {
 	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
 	fed_send a "$A_ADDR" "$A_PASS" "$B_ADDR" "$M"
 	fed_wait_inbox b "$B_ADDR" "$B_PASS" 1
-	# a.test found b.test by its MX and checked its certificate against the CA, as MTA-STS asks
-	grep -q "Verified TLS connection established to b.test\[$IP_B\]:25" "$FED_DIR/a/log/postfix.log"
-	grep -q "to=<$B_ADDR>, relay=b.test\[$IP_B\]:25, .*status=sent" "$FED_DIR/a/log/postfix.log"
-	# b.test took it on port 25 from a.test's address, through its incoming filter
-	grep -q "postfix/smtp/smtpd.*connect from unknown\[$IP_A\]" "$FED_DIR/b/log/postfix.log"
-	grep -q 'Incoming: Filtering encrypted mail.' "$FED_DIR/b/log/filtermail.log"
+	# a.test's transport found b.test by its MX and POSTed over HTTPS, the certificate verified
+	# against the CA (SSL_CERT_FILE); Postfix logged what mxdeliv-send answered
+	grep -q "to=<$B_ADDR>, relay=mxdeliv, .*status=sent (delivered via mxdeliv service (delivered over https://b.test/mxdeliv: 250 " \
+		"$FED_DIR/a/log/postfix.log"
+	# b.test's nginx logged the POST from a.test's address; its mxdeliv app filtered the message
+	grep -q "^$IP_A .*\"POST /mxdeliv HTTP/1.1\" 200 " "$FED_DIR/b/log/mxdeliv-access.log"
+	grep -q 'Incoming: Filtering encrypted mail.' "$FED_DIR/b/log/mxdeliv.log"
+	grep -q "received mail from $IP_A over HTTPS for 1 recipient(s): 250" "$FED_DIR/b/log/mxdeliv.log"
+	# nothing went to port 25
+	refute grep -q "postfix/smtp/smtpd.*connect from unknown\[$IP_A\]" "$FED_DIR/b/log/postfix.log"
 	# stored with a.test's signature, which verifies against the key a.test publishes in DNS
 	file=$(fed_stored b "$B_ADDR")
 	grep -q '^DKIM-Signature:.* d=a\.test;' "$file"
 	on x dkimverify <"$file"
 }
 
-@test "federation: encrypted mail from b.test reaches a.test the same way" {
+@test "federation: a.test without /mxdeliv gets b.test's mail by SMTP over verified TLS, and b.test remembers it" {
+	fed_mxdeliv_off a
 	encrypted_message "$B_ADDR" "$A_ADDR" >"$M"
 	fed_send b "$B_ADDR" "$B_PASS" "$A_ADDR" "$M"
 	fed_wait_inbox a "$A_ADDR" "$A_PASS" 1
+	# the POST got 404: back to Postfix, then port 25 as before /mxdeliv existed
+	grep -q "to=<$A_ADDR>, relay=mxdeliv, .*status=sent (delivered via mxdeliv service (handed to SMTP (https://a.test/mxdeliv: 404" \
+		"$FED_DIR/b/log/postfix.log"
 	grep -q "Verified TLS connection established to a.test\[$IP_A\]:25" "$FED_DIR/b/log/postfix.log"
+	grep -q "to=<$A_ADDR>, relay=a.test\[$IP_A\]:25, .*status=sent" "$FED_DIR/b/log/postfix.log"
 	grep -q "postfix/smtp/smtpd.*connect from unknown\[$IP_B\]" "$FED_DIR/a/log/postfix.log"
 	file=$(fed_stored a "$A_ADDR")
 	grep -q '^DKIM-Signature:.* d=b\.test;' "$file"
 	on x dkimverify <"$file"
+	# b.test remembers a.test: the next message goes by SMTP without asking HTTPS again
+	[ "$(fed_mxdeliv_memory b)" = a.test ]
+	posts=$(fed_mxdeliv_posts a)
+	fed_send b "$B_ADDR" "$B_PASS" "$A_ADDR" "$M"
+	fed_wait_inbox a "$A_ADDR" "$A_PASS" 2
+	grep -q "handed to SMTP (a.test without /mxdeliv in the last 30 minutes)" "$FED_DIR/b/log/postfix.log"
+	[ "$(fed_mxdeliv_posts a)" = "$posts" ]
+	[ "$(sent_lines b "$A_ADDR")" = 2 ]
+}
+
+@test "federation: a body over b.test's /mxdeliv limit gets 413 and then arrives by SMTP" {
+	# b.test's nginx takes less than a.test sends (both relays have the same max_message_size)
+	conf=$FED_DIR/b/etc/nginx/mxdeliv-fastcgi.conf
+	cp "$conf" "$conf.fed-orig"
+	sed -i 's/client_max_body_size .*;/client_max_body_size 100k;/' "$conf"
+	fed_nginx_reload b
+	{ encrypted_message "$A_ADDR" "$B_ADDR"; head -c 150000 /dev/urandom | base64; } >"$M"
+	before=$(fed_inbox_count b "$B_ADDR" "$B_PASS")
+	fed_send a "$A_ADDR" "$A_PASS" "$B_ADDR" "$M"
+	fed_wait_inbox b "$B_ADDR" "$B_PASS" $((before + 1))
+	grep -q "^$IP_A .*\"POST /mxdeliv HTTP/1.1\" 413 " "$FED_DIR/b/log/mxdeliv-access.log"
+	grep -q "handed to SMTP (https://b.test/mxdeliv: 413 552 5.3.4 Message size exceeds fixed limit)" \
+		"$FED_DIR/a/log/postfix.log"
+	grep -q "to=<$B_ADDR>, relay=b.test\[$IP_B\]:25, .*status=sent" "$FED_DIR/a/log/postfix.log"
+	# a size refusal is not a host without /mxdeliv: nothing remembered
+	[ -z "$(fed_mxdeliv_memory a)" ]
+}
+
+# post_to_b FILE [CURL ARGS...]: the stranger POSTs FILE to https://b.test/mxdeliv; sets $code
+# and $body.
+post_to_b() {
+	local file=$1
+	shift
+	code=$(on x curl -sS --cacert "$CA" --max-time 30 -o "$BATS_TEST_TMPDIR/answer" \
+		-w '%{http_code}' --data-binary "@$file" "$@" https://b.test/mxdeliv)
+	body=$(cat "$BATS_TEST_TMPDIR/answer")
+	echo "POST: $code $body"
+}
+
+@test "federation: b.test's /mxdeliv refuses cleartext for a protected user, bad DKIM and unknown recipients" {
+	before=$(fed_inbox_count b "$B_ADDR" "$B_PASS")
+	# cleartext from x.test, signed by x.test: the encryption verdict comes first
+	plain_message x@x.test "$B_ADDR" | on x dkimsign opendkim x.test "$FED_DIR/x/x.test.private" >"$M"
+	post_to_b "$M" -H "X-Mail-From: x@x.test" -H "X-Mail-To: $B_ADDR"
+	[ "$code" = 400 ]
+	[ "$body" = "523 Encryption Needed: Invalid Unencrypted Mail" ]
+	# encrypted, claiming From: x@a.test, signed with a key that is not a.test's
+	encrypted_message x@a.test "$B_ADDR" | on x dkimsign opendkim a.test "$FED_DIR/x/wrong-a.test.private" >"$M"
+	post_to_b "$M" -H "X-Mail-From: x@a.test" -H "X-Mail-To: $B_ADDR"
+	[ "$code" = 400 ]
+	[ "$body" = "554 5.7.1 No valid DKIM signature found" ]
+	# validly signed by x.test, for an address b.test has no account for
+	encrypted_message x@x.test nobody123@b.test | on x dkimsign opendkim x.test "$FED_DIR/x/x.test.private" >"$M"
+	post_to_b "$M" -H "X-Mail-From: x@x.test" -H "X-Mail-To: nobody123@b.test"
+	[ "$code" = 400 ]
+	[ "$body" = "550 5.1.1 Recipient address rejected: User unknown" ]
+	# and the same message for the account is taken: the refusals above were about the rules
+	encrypted_message x@x.test "$B_ADDR" | on x dkimsign opendkim x.test "$FED_DIR/x/x.test.private" >"$M"
+	post_to_b "$M" -H "X-Mail-From: x@x.test" -H "X-Mail-To: $B_ADDR"
+	[ "$code" = 200 ]
+	fed_wait_inbox b "$B_ADDR" "$B_PASS" $((before + 1))
 }
 
 # refused_from_stranger FILE REPLY: x.test's server delivers FILE, claiming From: x@a.test, to
@@ -131,8 +212,10 @@ refused_from_stranger() {
 	refused_from_stranger "$M" "554 5.7.1 No valid DKIM signature found"
 }
 
-@test "federation: while b.test's Postfix is down a.test queues, and the mail arrives once when it returns" {
+@test "federation: while b.test (Postfix and nginx) is down a.test queues, and the mail arrives once when it returns" {
 	fed_postfix b stop
+	on b nginx -c "$FED_DIR/b/etc/nginx/nginx.conf" -e "$FED_DIR/b/log/nginx-error.log" -s quit
+	posts=$(fed_mxdeliv_posts b)
 	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
 	fed_send a "$A_ADDR" "$A_PASS" "$B_ADDR" "$M"
 	for ((i = 0; i < 100; i++)); do
@@ -141,7 +224,10 @@ refused_from_stranger() {
 	done
 	grep -q "to=<$B_ADDR>.*status=deferred.*Connection refused" "$FED_DIR/a/log/postfix.log"
 	fed_queue a | grep -qF "$B_ADDR"
+	# the POST found nothing listening: the message went back to Postfix for SMTP, which defers
+	grep -q "to=<$B_ADDR>, relay=mxdeliv, .*handed to SMTP (https://b.test/mxdeliv: " "$FED_DIR/a/log/postfix.log"
 	fed_postfix b start
+	on b nginx -c "$FED_DIR/b/etc/nginx/nginx.conf" -e "$FED_DIR/b/log/nginx-error.log"
 	# a.test retries on its own (the test bed's backoff is seconds, not minutes)
 	fed_wait_inbox b "$B_ADDR" "$B_PASS" 1 30
 	sleep 5
@@ -150,9 +236,13 @@ refused_from_stranger() {
 	[ "$(grep -c "to=<$B_ADDR>.*status=sent" "$FED_DIR/b/log/postfix.log")" = 1 ]
 	run fed_queue a
 	[[ "$output" == *"Mail queue is empty"* ]]
+	# the retry was SMTP's, from the queue: no second POST reached b.test
+	[ "$(fed_mxdeliv_posts b)" = "$posts" ]
 }
 
 @test "federation: b.test with a certificate the CA did not sign gets nothing from a.test, not even in clear" {
+	# SMTP's TLS is the point here: b.test without /mxdeliv
+	fed_mxdeliv_off b
 	# a.test has b.test's enforce policy from an earlier delivery, as a relay on the Internet would
 	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
 	fed_send a "$A_ADDR" "$A_PASS" "$B_ADDR" "$M"
@@ -231,9 +321,11 @@ devices_made() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"ok: A and B see each other as verified"* ]]
 	[[ "$output" == *"ok: both chats are encrypted"* ]]
-	# the join went from relay to relay, over verified TLS both ways
-	grep -q "relay=b.test\[$IP_B\]:25, .*status=sent" "$FED_DIR/a/log/postfix.log"
-	grep -q "relay=a.test\[$IP_A\]:25, .*status=sent" "$FED_DIR/b/log/postfix.log"
+	# the join went from relay to relay over /mxdeliv (verified HTTPS) both ways
+	grep -q "relay=mxdeliv, .*status=sent (delivered via mxdeliv service (delivered over https://b.test/mxdeliv: 250" \
+		"$FED_DIR/a/log/postfix.log"
+	grep -q "relay=mxdeliv, .*status=sent (delivered via mxdeliv service (delivered over https://a.test/mxdeliv: 250" \
+		"$FED_DIR/b/log/postfix.log"
 }
 
 @test "federation: Delta Chat: text and a 1 MiB file from A to B with a padlock, and back from B to A" {
@@ -242,6 +334,8 @@ devices_made() {
 	# what the filters logged before (the stranger's refused mail of the tests above)
 	seen_a=$(wc -l <"$FED_DIR/a/log/filtermail.log")
 	seen_b=$(wc -l <"$FED_DIR/b/log/filtermail.log")
+	seen_ma=$(wc -l <"$FED_DIR/a/log/mxdeliv.log")
+	seen_mb=$(wc -l <"$FED_DIR/b/log/mxdeliv.log")
 	run dc a exchange A B
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -254,7 +348,9 @@ devices_made() {
 	# nothing of this exchange was refused on either side (DKIM, encryption)
 	refute grep -q 'Rejected' <(tail -n +$((seen_a + 1)) "$FED_DIR/a/log/filtermail.log")
 	refute grep -q 'Rejected' <(tail -n +$((seen_b + 1)) "$FED_DIR/b/log/filtermail.log")
-	grep -q 'Incoming: Filtering encrypted mail.' "$FED_DIR/b/log/filtermail.log"
+	refute grep -q 'Rejected' <(tail -n +$((seen_ma + 1)) "$FED_DIR/a/log/mxdeliv.log")
+	refute grep -q 'Rejected' <(tail -n +$((seen_mb + 1)) "$FED_DIR/b/log/mxdeliv.log")
+	grep -q 'Incoming: Filtering encrypted mail.' "$FED_DIR/b/log/mxdeliv.log"
 }
 
 @test "federation: Delta Chat: a group with members on both relays, every message reaches the others" {

@@ -280,3 +280,23 @@ matching() {
 	run doveconf -c "$r/etc/dovecot/dovecot.conf" -h service/stats/inet_listener/http/port
 	[ "$output" = 0 ]
 }
+
+@test "a delivery over /mxdeliv counts as received mxdeliv mail and as incoming encrypted mail" {
+	local c pc m=$BATS_TEST_TMPDIR/message.eml received encrypted code
+	wait_mtail
+	COUNTERS=$(counters)
+	received=$(value mxdeliv_incoming_mail_count)
+	encrypted=$(value incoming_encrypted_mail_count)
+	read -r c pc < <(new_account)
+	# another relay's POST; an address-literal sender needs no DKIM (README "/mxdeliv")
+	encrypted_message 'x@[192.0.2.1]' "$c" >"$m"
+	code=$(curl -sS --insecure --max-time 30 -o /dev/null -w '%{http_code}' --data-binary "@$m" \
+		-H 'X-Mail-From: x@[192.0.2.1]' -H "X-Mail-To: $c" "https://127.0.0.1:$HTTPS_PORT/mxdeliv")
+	[ "$code" = 200 ]
+	wait_inbox "$c" "$pc" 1
+	wait_mtail
+	COUNTERS=$(counters)
+	[ "$(value mxdeliv_incoming_mail_count)" = $((received + 1)) ]
+	[ "$(value incoming_encrypted_mail_count)" = $((encrypted + 1)) ]
+	[ "$(value mxdeliv_outgoing_mail_count)" = 0 ]
+}

@@ -34,7 +34,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	run "$ROOT/scripts/relay" status
 	echo "$output"
-	[ "$(grep -c running <<<"$output")" -eq 8 ] # and the dict, the notifier, coturn
+	[ "$(grep -c running <<<"$output")" -eq 9 ] # and the dict, the notifier, coturn
 }
 
 @test "POST /new creates an account that logs in over IMAPS, SMTPS and submission" {

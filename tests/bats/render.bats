@@ -75,3 +75,33 @@ $(id -u)" ]
 	grep -q "^queue_directory = /x/var/spool/postfix$" "$T/production-conf/postfix/main.cf"
 	grep -q "^queue_directory = /r/postfix/spool$" "$T/local-conf/postfix/main.cf"
 }
+
+# README "Port 443": the page's way to an account follows the certificate Delta Chat can check.
+@test "render: self_signed is POST /new's; the page offers dcaccount: to a public name, else its dclogin: button" {
+	run "$BIN/chatmail-render" --get self_signed
+	[ "$status" -eq 0 ]
+	[ "$output" = "" ]
+	local domain expected
+	for domain in 192.0.2.1 _chat.test; do
+		relay_ini "$T/$domain.ini" "$domain" </dev/null
+		[ "$(CHATMAIL_INI=$T/$domain.ini relay_get self_signed)" = yes ]
+	done
+	relay_ports 20000
+	local -a production=(--values "$LAYOUT/production.values" -D root=/x -D bin_dir=/b
+		-D fqdn=host.test -D ipv6= -D listen_address= -D log_files_dir= "${PORT_DEFINES[@]}")
+	for domain in example.org:dcaccount 192.0.2.1:dclogin _chat.test:dclogin; do
+		expected=${domain#*:} domain=${domain%%:*}
+		relay_ini "$T/p.ini" "$domain" </dev/null
+		[ "$(CHATMAIL_INI=$T/p.ini "$BIN/chatmail-render" "${production[@]}" --get web_signup)" = "$expected" ]
+	done
+	# the operator's certificate: Delta Chat checks it
+	printf 'tls_external_cert_and_key = /c.pem /k.pem\n' | relay_ini "$T/p.ini" 192.0.2.1
+	[ "$(CHATMAIL_INI=$T/p.ini "$BIN/chatmail-render" "${production[@]}" --get web_signup)" = dcaccount ]
+	# the local relay's certificate is self-signed whatever its name
+	local -a local=(--values "$LAYOUT/local.values" -D run_dir=/r -D bin_dir=/b -D listen=127.0.0.1
+		"${PORT_DEFINES[@]}")
+	[ "$("$BIN/chatmail-render" "${local[@]}" --get web_signup)" = dclogin ]
+	"$BIN/chatmail-render" "${local[@]}" "$ROOT/www/index.html" "$T/index.html"
+	grep -q '<body class="signup-dclogin">' "$T/index.html"
+	grep -q 'data-imap-port="20001" data-smtp-port="20004"' "$T/index.html"
+}

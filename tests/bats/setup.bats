@@ -43,8 +43,8 @@ mode_owner() {
 }
 
 @test "setup: make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
-	for program in doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render chatmail-setup \
-		chatmail-instant-idle chatmail-metadata chatmail-notifier; do
+	for program in doveauth newemail filtermail mxdeliv mxdeliv-send chatmail-expire chatmailctl \
+		chatmail-render chatmail-setup chatmail-instant-idle chatmail-metadata chatmail-notifier; do
 		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
 		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
 		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
@@ -103,7 +103,7 @@ mode_owner() {
 @test "setup: systemd-analyze verifies the installed units, hardened, and the timer and newemail are enabled" {
 	units=$R/etc/systemd/system
 	run systemd-analyze verify "$units/chatmail-newemail.service" "$units/chatmail-expire.service" \
-		"$units/chatmail-expire.timer"
+		"$units/chatmail-expire.timer" "$units/chatmail-mxdeliv.service"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	# the OpenDKIM drop-in on Debian's unit
 	mkdir "$BATS_TEST_TMPDIR/units"
@@ -119,6 +119,7 @@ mode_owner() {
 	done
 	[ "$(readlink "$units/timers.target.wants/chatmail-expire.timer")" = /etc/systemd/system/chatmail-expire.timer ]
 	[ -L "$units/multi-user.target.wants/chatmail-newemail.service" ]
+	[ -L "$units/multi-user.target.wants/chatmail-mxdeliv.service" ]
 	refute test -e "$units/multi-user.target.wants/chatmail-expire.service"
 }
 
@@ -199,6 +200,23 @@ mode_owner() {
 	"$R/usr/local/bin/chatmail-setup" dns --root "$R" --ipv4 192.0.2.10 | grep -q '"v=STSv1; id='
 }
 
+@test "setup: the HTTPS port routes ALPN imap to Dovecot and smtp to Postfix; a public name's page offers dcaccount:" {
+	local alpn greeting
+	for alpn in imap:'* OK ' smtp:'220 '; do
+		greeting=$(timeout 10 openssl s_client -quiet -alpn "${alpn%%:*}" \
+			-connect "127.0.0.1:$HTTPS_PORT" </dev/null 2>/dev/null | head -1)
+		[[ "$greeting" == "${alpn#*:}"* ]]
+	done
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/"
+	[[ "$output" == *'<body class="signup-dcaccount">'* ]]
+	# the page's QR encoder, Debian's libjs-qrcode-generator
+	run curl -sS --fail --cacert "$R/etc/chatmail/tls/cert.pem" \
+		--resolve "chat.test:$HTTPS_PORT:127.0.0.1" "https://chat.test:$HTTPS_PORT/qrcode.js"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"var qrcode = function"* ]]
+}
+
 @test "setup: the relay's resolver: unbound's loopback drop-in, and resolv.conf below the root naming only it" {
 	local dropin=$R/etc/unbound/unbound.conf.d/chatmail.conf
 	[ "$(mode_owner "$dropin")" = "644 root" ]
@@ -257,7 +275,7 @@ mode_owner() {
 @test "setup: status shows each service, the last errors, and a service that is down" {
 	run "$R/usr/local/bin/chatmail-setup" status --root "$R"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
-	for service in postfix dovecot opendkim nginx chatmail-newemail; do
+	for service in postfix dovecot opendkim nginx chatmail-newemail chatmail-mxdeliv; do
 		grep -qE "^$service +active$" <<<"$output" || { echo "$service: $output"; false; }
 	done
 	grep -qE "^resolver +127\.0\.0\.1 \(unbound, $R/etc/resolv.conf\)$" <<<"$output"
@@ -288,7 +306,7 @@ mode_owner() {
 	[[ "$output" == *"wrote $R/etc/dovecot/dovecot.conf"* ]]
 	[[ "$output" == *"wrote $R/var/www/chatmail/index.html"* ]]
 	refute grep -q "wrote $R/etc/postfix\|wrote $R/etc/nginx\|wrote $R/etc/opendkim" <<<"$output"
-	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-notifier, reload dovecot"* ]]
+	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-mxdeliv, restart chatmail-notifier, reload dovecot"* ]]
 	grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
 }
 
@@ -420,6 +438,7 @@ FAKE
 	run "$setup" --root "$other"
 	[ "$status" -eq 0 ]
 	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
+systemctl restart chatmail-mxdeliv
 systemctl restart chatmail-notifier
 systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"

@@ -40,7 +40,8 @@ on() {
 fed_postfix() {
 	local relay=$1
 	shift
-	on "$relay" postfix -c "$FED_DIR/$relay/etc/postfix" "$@"
+	# as scripts/federation starts it: mxdeliv-send trusts the test CA
+	on "$relay" env SSL_CERT_FILE="$CA" postfix -c "$FED_DIR/$relay/etc/postfix" "$@"
 }
 
 fed_log() { # fed_log RELAY FILE: a relay's log, e.g. fed_log b postfix.log
@@ -91,4 +92,41 @@ fed_stored() {
 # fed_queue RELAY: the relay's queue as postqueue -p prints it.
 fed_queue() {
 	on "$1" postqueue -c "$FED_DIR/$1/etc/postfix" -p
+}
+
+# fed_nginx_reload RELAY: reloads the relay's nginx (after a test changed its config).
+fed_nginx_reload() {
+	on "$1" nginx -c "$FED_DIR/$1/etc/nginx/nginx.conf" -e "$FED_DIR/$1/log/nginx-error.log" -s reload
+	sleep 0.5
+}
+
+# fed_mxdeliv_off RELAY: the relay's nginx answers 404 for /mxdeliv (a relay without it);
+# fed_mxdeliv_restore RELAY puts its location back (also after a change by a test).
+fed_mxdeliv_off() {
+	local conf=$FED_DIR/$1/etc/nginx/mxdeliv-fastcgi.conf
+	[ -f "$conf.fed-orig" ] || cp "$conf" "$conf.fed-orig"
+	printf 'location = /mxdeliv {\n\taccess_log %s combined;\n\treturn 404;\n}\n' \
+		"$FED_DIR/$1/log/mxdeliv-access.log" >"$conf"
+	fed_nginx_reload "$1"
+}
+fed_mxdeliv_restore() {
+	local conf=$FED_DIR/$1/etc/nginx/mxdeliv-fastcgi.conf
+	[ -f "$conf.fed-orig" ] || return 0
+	mv "$conf.fed-orig" "$conf"
+	fed_nginx_reload "$1"
+}
+
+# fed_mxdeliv_memory RELAY: the hosts the relay sends to by SMTP only for now (README
+# "/mxdeliv"); fed_mxdeliv_forget RELAY empties that memory.
+fed_mxdeliv_memory() {
+	local file=$FED_DIR/$1/vmail/state/mxdeliv-smtp-only
+	[ ! -f "$file" ] || strings -n 5 "$file"
+}
+fed_mxdeliv_forget() {
+	rm -f "$FED_DIR/$1/vmail/state/mxdeliv-smtp-only"
+}
+
+# fed_mxdeliv_posts RELAY: how many POSTs the relay's nginx logged for /mxdeliv.
+fed_mxdeliv_posts() {
+	grep -c '"POST /mxdeliv ' "$FED_DIR/$1/log/mxdeliv-access.log" || true
 }

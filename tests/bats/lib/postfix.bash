@@ -108,13 +108,15 @@ postfix_start() {
 	PF=$BATS_FILE_TMPDIR
 	open_path_to "$PF"
 	local ports=() port
-	while [ ${#ports[@]} -lt 8 ]; do
+	while [ ${#ports[@]} -lt 10 ]; do
 		port=$(listen_port)
 		[[ " ${ports[*]} " == *" $port "* ]] || ports+=("$port")
 	done
 	SUBMISSION_PORT=${ports[0]} SMTP_PORT=${ports[1]} SMTPS_PORT=${ports[2]}
 	FILTER_PORT=${ports[3]} FILTER_IN_PORT=${ports[4]}
 	REINJECT_PORT=${ports[5]} REINJECT_IN_PORT=${ports[6]} SINK_PORT=${ports[7]}
+	MXDELIV_FALLBACK_PORT=${ports[8]}
+	SMTPS_PROXY_PORT=${ports[9]} # port 443's SMTPS (README "Port 443"), unused here
 	mkdir -p "$PF"/{etc,mail,state,sink,tls,vmail} "$PF"/postfix/{spool/private,data}
 	chown postfix:postfix "$PF/postfix/data" "$PF/postfix/spool/private"
 	chmod 700 "$PF/postfix/spool/private"
@@ -135,9 +137,10 @@ postfix_start() {
 	for file in master.cf login_map submission_header_cleanup; do
 		CHATMAIL_INI=$PF/chatmail.ini "$BIN/chatmail-render" \
 			-D "smtp_port=$SMTP_PORT" -D "submission_port=$SUBMISSION_PORT" \
-			-D "smtps_port=$SMTPS_PORT" -D "sasl_socket=$PF/postfix/spool/private/auth" \
+			-D "smtps_port=$SMTPS_PORT" -D "smtps_proxy_port=$SMTPS_PROXY_PORT" -D "sasl_socket=$PF/postfix/spool/private/auth" \
 			-D "vmail_user_name=nobody" -D "bin_dir=$BIN" -D "conf_dir=$PF/etc" \
 			-D "opendkim_socket=$PF/postfix/spool/opendkim.sock" \
+			-D "mxdeliv_fallback_port=$MXDELIV_FALLBACK_PORT" \
 			"$ROOT/conf/postfix/$file" "$PF/etc/postfix/$file"
 	done
 	pf_main_cf

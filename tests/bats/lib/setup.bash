@@ -34,7 +34,12 @@ setup_start() {
 	SETUP_R=$1 SETUP_UNITS=$1/etc/systemd/system
 	SETUP_LOGS=$(sed -n 's/^log_dir=//p' "$1/etc/chatmail/setup.conf")
 	relay_daemons_start "$1/etc" "$SETUP_LOGS/nginx-error.log" setup_start_opendkim \
-		setup_start_newemail
+		setup_start_web_apps
+}
+
+setup_start_web_apps() {
+	setup_start_newemail
+	setup_start_mxdeliv
 }
 
 setup_start_opendkim() {
@@ -51,14 +56,26 @@ setup_start_newemail() {
 	echo $! >"$SETUP_R/run/chatmail/newemail.pid"
 }
 
+# mxdeliv the same way; its runtime directory is systemd's (RuntimeDirectory=) otherwise.
+setup_start_mxdeliv() {
+	local -a environment
+	mkdir -p "$SETUP_R/run/chatmail-mxdeliv"
+	mapfile -t environment < <(sed -n 's/^Environment=//p' "$SETUP_UNITS/chatmail-mxdeliv.service")
+	# shellcheck disable=SC2046
+	setsid env "${environment[@]}" CHATMAIL_LOG="$SETUP_LOGS/mxdeliv.log" \
+		$(exec_start "$SETUP_UNITS/chatmail-mxdeliv.service") </dev/null >/dev/null 2>&1 &
+	echo $! >"$SETUP_R/run/chatmail-mxdeliv/mxdeliv.pid"
+}
+
 setup_stop() {
 	local r=$1
 	[ -n "$r" ] && [ -d "$r/etc" ] || return 0
-	relay_daemons_stop "$r/etc" /dev/null "$r/run/chatmail/newemail.pid" "$r/run/opendkim/opendkim.pid"
+	relay_daemons_stop "$r/etc" /dev/null "$r/run/chatmail/newemail.pid" \
+		"$r/run/chatmail-mxdeliv/mxdeliv.pid" "$r/run/opendkim/opendkim.pid"
 	local i
 	for ((i = 0; i < 100; i++)); do
 		pgrep -f "$r/" >/dev/null || break
 		sleep 0.05
 	done
-	rm -f "$r/run/chatmail/newemail.pid"
+	rm -f "$r/run/chatmail/newemail.pid" "$r/run/chatmail-mxdeliv/mxdeliv.pid"
 }
