@@ -17,6 +17,7 @@ FUZZ_SECONDS ?= 20
 BUILD    ?= build
 
 PROGRAMS = doveauth newemail filtermail chatmail-expire chatmailctl chatmail-render mxdeliv mxdeliv-send
+PROGRAMS += chatmail-metadata chatmail-notifier
 doveauth_SRC        = $(wildcard auth/doveauth.c)
 # doveauth starts for every login: sqlite and libcrypt linked in (Debian ships both archives)
 # spare the dynamic loader most of its work; glibc stays shared, as its NSS needs.
@@ -40,6 +41,16 @@ filtermail_STATIC_LIBS = $(shell pkg-config --static --libs-only-l libcrypto) -l
 chatmail-expire_SRC = $(wildcard admin/chatmail-expire.c admin/expire-quota.c)
 chatmailctl_SRC     = $(wildcard admin/chatmailctl.c)
 chatmail-render_SRC = $(wildcard admin/chatmail-render.c)
+# push and METADATA (README "Push notifications, METADATA and TURN"): the dict server computes
+# TURN passwords (HMAC-SHA1), the notifier POSTs over TLS.
+chatmail-metadata_SRC = $(wildcard push/chatmail-metadata.c)
+chatmail-metadata_LIBS = -lcrypto
+# Started for every dict connection (every delivery to an account with tokens): linked statically,
+# as filtermail, it spares the dynamic loader. The linker warns that libcrypto and
+# lib/mailstore.o could call NSS: only --turn-secret (getpwnam_r, run once by root) does.
+chatmail-metadata_STATIC = -static-pie
+chatmail-notifier_SRC = $(wildcard push/chatmail-notifier.c)
+chatmail-notifier_LIBS = -lssl -lcrypto
 
 BUILT     = $(foreach p,$(PROGRAMS),$(if $($(p)_SRC),$(p)))
 LIB_SRC   = $(wildcard lib/*.c)

@@ -8,6 +8,7 @@
 #include "header.h"
 #include "log.h"
 #include "newemail.h"
+#include "smtp.h"
 #include "template.h"
 #include "values.h"
 
@@ -60,6 +61,8 @@ static const char *shared_constant(struct sources *sources, const char *name, si
 		n = snprintf(sources->buffer, sizeof sources->buffer, "%d", HEADER_FIELD_MAX);
 	else if (len == 19 && strncmp(name, "recipient_delimiter", len) == 0)
 		n = snprintf(sources->buffer, sizeof sources->buffer, "%s", ADDRESS_DELIMITER);
+	else if (len == 21 && strncmp(name, "smtpd_recipient_limit", len) == 0)
+		n = snprintf(sources->buffer, sizeof sources->buffer, "%d", SMTP_RECIPIENT_LIMIT);
 	else if (len == 24 && strncmp(name, "filtermail_process_limit", len) == 0)
 		n = snprintf(sources->buffer, sizeof sources->buffer, "%lu",
 			     filtermail_process_limit(&sources->config));
@@ -136,6 +139,11 @@ static int derived_value(const struct config *config, const char *name, char *ou
 	if (strcmp(name, "max_message_size_mb") == 0)
 		return snprintf(out, size, "%llu",
 				(unsigned long long)(config->max_message_size >> 20));
+	/* Dovecot answers METADATA /shared/admin from mail_server_admin (empty: NIL) */
+	if (strcmp(name, "mail_server_admin") == 0)
+		return config->privacy_mail[0] == '\0'
+			       ? snprintf(out, size, "%s", "")
+			       : snprintf(out, size, "mailto:%s", config->privacy_mail);
 	if (strcmp(name, "passdb_dir") == 0) { /* where sqlite writes its journal */
 		const char *slash = strrchr(config->passdb_path, '/'); /* absolute: never NULL */
 		int len = slash == config->passdb_path ? 1 : (int)(slash - config->passdb_path);

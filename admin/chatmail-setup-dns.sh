@@ -23,6 +23,19 @@ public_addresses() {
 		head -1 || true
 }
 
+# zone_setting NAME: a setting of chatmail.ini, or its default before the first setup.
+zone_setting() {
+	if [ -f "$INI" ]; then
+		relay_get "$1"
+		return
+	fi
+	local ini
+	ini=$(mktemp)
+	relay_ini "$ini" "$DOMAIN" </dev/null
+	CHATMAIL_INI=$ini relay_get "$1"
+	rm -f "$ini"
+}
+
 # The MTA-STS id changes whenever the served policy does.
 sts_id() {
 	local dir
@@ -95,6 +108,12 @@ zone_records() {
 	record "_submissions._tcp.$d" SRV "0 1 465 $d"
 	record "_imap._tcp.$d" SRV "0 1 143 $d"
 	record "_imaps._tcp.$d" SRV "0 1 993 $d"
+	# the TURN server for calls (coturn; clients learn it from METADATA, others from these)
+	local turn_port
+	turn_port=$(zone_setting turn_port)
+	record "_stun._udp.$d" SRV "0 1 $turn_port $d"
+	record "_turn._udp.$d" SRV "0 1 $turn_port $d"
+	record "_turn._tcp.$d" SRV "0 1 $turn_port $d"
 	if [ -n "$tls_external" ]; then
 		echo "; CAA: name the authority of your own certificate (tls_external_cert_and_key)"
 	else

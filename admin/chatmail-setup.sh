@@ -33,6 +33,8 @@ PACKAGES="$PACKAGES libnginx-mod-stream node-qrcode-generator"
 # Debian 13's Dovecot 2.4 runs doveauth through its Lua passdb (conf/dovecot@2.4/doveauth.lua).
 [ "$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")" = bookworm ] ||
 	PACKAGES="$PACKAGES dovecot-auth-lua lua-posix"
+# The TURN server for Delta Chat calls (README "Push notifications, METADATA and TURN").
+PACKAGES="$PACKAGES coturn"
 
 say() { echo "$PROG: $*"; }
 warn() { echo "$PROG: warning: $*" >&2; }
@@ -509,6 +511,8 @@ service_of() { # service_of TOP-DIR RELATIVE-PATH
 	systemd)
 		case "$2" in
 		*.service.d/*) echo "${2%%.service.d/*} restart" ;;
+		*@.service) ;; # an instance per connection of its socket: the next one is new
+		*.socket) echo "$2 restart" ;;
 		*.timer) echo "$2 restart" ;;
 		*.service)
 			# a oneshot service runs when its timer says: nothing to restart
@@ -531,6 +535,7 @@ render_and_install() {
 		rel=${file#"$STAGE"/etc/}
 		top=${rel%%/*}
 		metrics_file_wanted "$rel" || continue
+		[ "$top" != coturn ] || continue # install_turn_conf: with the secret
 		dest=$ETC/$rel
 		[ "$top" = systemd ] && dest=$UNIT_DIR/${rel#systemd/}
 		what=$(service_of "$top" "${rel#*/}")
@@ -542,6 +547,18 @@ render_and_install() {
 	while IFS= read -r file; do
 		install_file "$file" "$WWW/${file#"$STAGE"/www/}" 0644 root:root
 	done < <(find "$STAGE/www" -type f | sort)
+	install_turn_conf
+}
+
+# coturn's config (conf/coturn) with the TURN secret chatmail-metadata hands out credentials
+# for: readable by root and coturn's group only.
+install_turn_conf() {
+	local secret group=root
+	secret=$("$BIN/chatmail-metadata" --turn-secret) || die "cannot make the TURN secret below $STATE_DIR"
+	getent group turnserver >/dev/null && group=turnserver
+	cp "$STAGE/etc/coturn/turnserver.conf" "$STAGE/turnserver.conf"
+	relay_turn_conf "$STAGE/turnserver.conf" "$secret"
+	install_file "$STAGE/turnserver.conf" "$(relay_layout turn_conf)" 0640 "root:$group" coturn restart
 }
 
 write_setup_conf() {
@@ -555,18 +572,24 @@ write_setup_conf() {
 	} >"$tmp"
 	install_file "$tmp" "$SETUP_CONF" 0644 root:root
 	rm -f "$tmp"
-	# newemail and mxdeliv read chatmail.ini once, at start: a changed file means a restart.
+	# newemail, mxdeliv and chatmail-notifier read chatmail.ini once, at start: a changed file
+	# means a restart.
 	sha256sum <"$INI" >"$tmp"
 	local changed=${#CHANGED[@]}
 	install_file "$tmp" "$SETUP_STATE/chatmail.ini.sha256" 0600 root:root chatmail-newemail restart
-	[ "${#CHANGED[@]}" = "$changed" ] || add_unique RESTART chatmail-mxdeliv
+	if [ "${#CHANGED[@]}" != "$changed" ]; then
+		add_unique RESTART chatmail-mxdeliv
+		add_unique RESTART chatmail-notifier
+	fi
 	rm -f "$tmp"
 }
 
 our_units() {
-	find "$UNIT_DIR" -maxdepth 1 -name 'chatmail-*' \( -name '*.service' -o -name '*.timer' \) \
-		2>/dev/null | while read -r unit; do
+	find "$UNIT_DIR" -maxdepth 1 -name 'chatmail-*' \( -name '*.service' -o -name '*.timer' \
+		-o -name '*.socket' \) 2>/dev/null | while read -r unit; do
 		unit=${unit##*/}
+		# a template runs per connection of its socket, never on its own
+		[[ "$unit" == *@.service ]] && continue
 		# a service its timer starts is not enabled on its own
 		[[ "$unit" == *.service ]] && [ -f "$UNIT_DIR/${unit%.service}.timer" ] && continue
 		echo "$unit"
@@ -588,7 +611,7 @@ enable_units() {
 	mapfile -t units < <(our_units)
 	if systemd_running; then
 		units+=(postfix.service dovecot.service nginx.service opendkim.service postfix-mta-sts-resolver.service
-			unbound.service)
+			unbound.service coturn.service)
 		[ "$TLS_MODE" = acme ] && units+=(certbot.timer)
 	fi
 	command -v "$SYSTEMCTL" >/dev/null || { warn "no systemctl: units not enabled"; return 0; }
@@ -709,6 +732,8 @@ cmd_install() {
 # --- status ---
 
 STATUS_SERVICES="postfix dovecot opendkim nginx chatmail-newemail chatmail-mxdeliv postfix-mta-sts-resolver unbound"
+# push and METADATA: the dict's socket, the queue's sender, the TURN server
+STATUS_SERVICES="$STATUS_SERVICES chatmail-metadata.socket chatmail-notifier coturn"
 
 # Without systemd (a --root, a container): the pid files and sockets the configs name.
 service_state_by_hand() {

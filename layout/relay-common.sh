@@ -170,6 +170,14 @@ relay_daemons_stop() {
 	fi
 }
 
+# relay_turn_conf FILE SECRET: completes coturn's rendered config FILE with the TURN secret
+# (chatmail-metadata --turn-secret); FILE then holds a secret: readable by root only until the
+# caller gives it to coturn's group.
+relay_turn_conf() {
+	chmod 600 "$1"
+	echo "static-auth-secret=$2" >>"$1"
+}
+
 # relay_kernel_limits FILE [raise]: the kernel settings of a rendered sysctl drop-in
 # (conf/sysctl.d/90-chatmail.conf) against the running kernel. Prints "key live wanted" for each
 # one below what FILE wants and fails when there is one; with "raise", sets each of those with

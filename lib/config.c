@@ -61,6 +61,11 @@ static const struct key keys[] = {
 	{"acme_email", KEY_STRING, FIELD(acme_email), 0, 0, ""},
 	/* metrics: mtail and Dovecot's OpenMetrics listen on this address when it is set */
 	{"mtail_address", KEY_STRING, FIELD(mtail_address), 0, 0, ""},
+	/* push and METADATA (SPEC 5a): where tokens are POSTed, the iroh relay, the TURN port */
+	{"push_notification_url", KEY_STRING, FIELD(push_notification_url), 0, 0,
+	 "https://notifications.delta.chat/notify"},
+	{"iroh_relay", KEY_STRING, FIELD(iroh_relay), 0, 0, ""},
+	{"turn_port", KEY_UINT, FIELD(turn_port), PORT, "3478"},
 };
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 

@@ -66,6 +66,11 @@ struct config {
 	char acme_email[CONFIG_DOMAIN_MAX + 65];
 	/* Read by the templates only: where mtail (3903) and Dovecot's stats (3904) listen. */
 	char mtail_address[64];
+	/* Push and METADATA (SPEC 5a): chatmail-notifier POSTs device tokens to this URL;
+	 * chatmail-metadata serves iroh_relay and the TURN server's port (coturn listens there). */
+	char push_notification_url[CONFIG_TEXT_MAX];
+	char iroh_relay[CONFIG_TEXT_MAX];
+	uint32_t turn_port;
 };
 
 struct config_error {

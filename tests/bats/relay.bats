@@ -38,7 +38,8 @@ setup() {
 	run nginx -t -c "$RUN_DIR/etc/nginx/nginx.conf" -e "$RUN_DIR/log/nginx-error.log"
 	[ "$status" -eq 0 ]
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c running <<<"$output")" -eq 6 ]
+	echo "$output"
+	[ "$(grep -c running <<<"$output")" -eq 9 ] # and the dict, the notifier, coturn
 }
 
 @test "POST /new creates an account that logs in over IMAPS, SMTPS and submission" {

@@ -57,22 +57,24 @@ system_state() {
 	before=$(system_state)
 	relay_start chat.test
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c running <<<"$output")" -eq 6 ]
+	echo "$output"
+	[ "$(grep -c running <<<"$output")" -eq 9 ] # with the dict, the notifier and coturn
 	# a crash: every daemon killed at once, pid files and sockets left behind
 	for pidfile in run/dovecot/master.pid postfix/spool/pid/master.pid run/opendkim.pid \
-		run/newemail.pid run/mxdeliv.pid run/nginx.pid; do
+		run/newemail.pid run/mxdeliv.pid run/nginx.pid run/metadata.pid run/notifier.pid \
+		run/turnserver.pid; do
 		kill -9 "$(head -1 "$RUN_DIR/$pidfile" | tr -d ' ')"
 	done
 	sleep 0.5
 	AUTH_VSZ_LIMIT=0 "$ROOT/scripts/relay" start
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c running <<<"$output")" -eq 6 ]
+	[ "$(grep -c running <<<"$output")" -eq 9 ]
 	account=$(new_account)
 	read -r addr password <<<"$account"
 	[ "$(inbox_count "$addr" "$password")" = 0 ]
 	"$ROOT/scripts/relay" stop
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c stopped <<<"$output")" -eq 6 ]
+	[ "$(grep -c stopped <<<"$output")" -eq 9 ]
 	[ "$(system_state)" = "$before" ]
 }
 
@@ -147,5 +149,6 @@ wait_for_text() {
 	wait "$RUN_PID"
 	RUN_PID=
 	run "$ROOT/scripts/relay" status
-	[ "$(grep -c stopped <<<"$output")" -eq 6 ]
+	echo "$output"
+	[ "$(grep -c stopped <<<"$output")" -eq 9 ]
 }

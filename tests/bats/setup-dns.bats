@@ -104,7 +104,7 @@ zone_args() {
 		--signed-name good.example --bogus-name bogus.example
 }
 
-@test "setup dns: dns prints the zone of the golden file: A/AAAA, MX, SPF, DMARC, DKIM, MTA-STS, TLSRPT, SRV, CAA" {
+@test "setup dns: dns prints the zone of the golden file: A/AAAA, MX, SPF, DMARC, DKIM, MTA-STS, TLSRPT, SRV (TURN too), CAA" {
 	run "$BIN/chatmail-setup" dns --root "$Z/root" --domain chat.example.org --ipv4 192.0.2.10 \
 		--ipv6 2001:db8::10
 	[ "$status" -eq 0 ]
@@ -167,7 +167,7 @@ validates_line() {
 	[ "${lines[0]}" = "dnssec: 127.0.0.1:$DNS_PORT does not validate: good.example SOA answered without the AD flag" ]
 	[ "${lines[1]}" = "dnssec: 127.0.0.1:$DNS_PORT does not validate: it answers bogus.example SOA (NOERROR), whose signatures are broken; a validating resolver refuses it (SERVFAIL)" ]
 	# the records themselves are right
-	[ "${lines[2]}" = "chatmail-setup: 15 right, 0 missing, 0 wrong" ]
+	[ "${lines[2]}" = "chatmail-setup: 18 right, 0 missing, 0 wrong" ]
 	[ "${#lines[@]}" -eq 3 ]
 }
 
@@ -176,7 +176,7 @@ validates_line() {
 	run "$BIN/chatmail-setup" check --domain good.example $(zone_args) --signed-name bogus.example
 	[ "$status" -eq 1 ]
 	[ "${lines[0]}" = "dnssec: 127.0.0.1:$VALIDATING_PORT fails on the signed name bogus.example SOA (SERVFAIL): trust anchor, clock, or the name's signatures" ]
-	[ "${lines[1]}" = "chatmail-setup: 15 right, 0 missing, 0 wrong" ]
+	[ "${lines[1]}" = "chatmail-setup: 18 right, 0 missing, 0 wrong" ]
 }
 
 @test "setup dns: check finds every record of a zone published right, through a CNAME and beside a foreign TXT record" {
@@ -184,7 +184,7 @@ validates_line() {
 	run "$BIN/chatmail-setup" check --domain good.example $(zone_args)
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(validates_line)
-chatmail-setup: 15 right, 0 missing, 0 wrong" ]
+chatmail-setup: 18 right, 0 missing, 0 wrong" ]
 }
 
 @test "setup dns: check reports exactly the one wrong record" {
@@ -193,7 +193,7 @@ chatmail-setup: 15 right, 0 missing, 0 wrong" ]
 	[ "$status" -eq 1 ]
 	[ "${lines[0]}" = "$(validates_line)" ]
 	[ "${lines[1]}" = "wrong: bad.example. MX: want 10 bad.example., found 10 mx.elsewhere.example." ]
-	[ "${lines[2]}" = "chatmail-setup: 14 right, 0 missing, 1 wrong" ]
+	[ "${lines[2]}" = "chatmail-setup: 17 right, 0 missing, 1 wrong" ]
 	[ "${#lines[@]}" -eq 3 ]
 }
 
@@ -203,7 +203,7 @@ chatmail-setup: 15 right, 0 missing, 0 wrong" ]
 	[ "$status" -eq 1 ]
 	[ "${lines[0]}" = "$(validates_line)" ]
 	[[ "${lines[1]}" == "missing: opendkim._domainkey.missing.example. TXT v=DKIM1;k=rsa;p=MIIB"* ]]
-	[ "${lines[2]}" = "chatmail-setup: 14 right, 1 missing, 0 wrong" ]
+	[ "${lines[2]}" = "chatmail-setup: 17 right, 1 missing, 0 wrong" ]
 	[ "${#lines[@]}" -eq 3 ]
 }
 

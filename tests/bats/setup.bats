@@ -44,7 +44,7 @@ mode_owner() {
 
 @test "setup: make install puts the programs, chatmail-setup, templates, pages and man pages below DESTDIR and PREFIX" {
 	for program in doveauth newemail filtermail mxdeliv mxdeliv-send chatmail-expire chatmailctl \
-		chatmail-render chatmail-setup chatmail-instant-idle; do
+		chatmail-render chatmail-setup chatmail-instant-idle chatmail-metadata chatmail-notifier; do
 		[ "$(stat -c %a "$R/usr/local/bin/$program")" = 755 ] || { echo "no $program"; false; }
 		[ -f "$R/usr/local/share/man/man8/$program.8" ] || { echo "no man page of $program"; false; }
 		run groff -man -Tutf8 -ww -z "$R/usr/local/share/man/man8/$program.8"
@@ -121,6 +121,31 @@ mode_owner() {
 	[ -L "$units/multi-user.target.wants/chatmail-newemail.service" ]
 	[ -L "$units/multi-user.target.wants/chatmail-mxdeliv.service" ]
 	refute test -e "$units/multi-user.target.wants/chatmail-expire.service"
+}
+
+@test "setup: push units verify and are hardened; coturn's config holds the TURN secret for root and coturn only" {
+	units=$R/etc/systemd/system
+	run systemd-analyze verify "$units/chatmail-metadata.socket" "$units/chatmail-notifier.service"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	for unit in chatmail-metadata@.service chatmail-notifier.service; do
+		run systemd-analyze security --offline=yes "$units/$unit"
+		level=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' <<<"$output")
+		echo "$unit: exposure $level"
+		awk -v level="$level" 'BEGIN { exit !(level != "" && level < 3.0) }'
+	done
+	[ -L "$units/sockets.target.wants/chatmail-metadata.socket" ]
+	[ -L "$units/multi-user.target.wants/chatmail-notifier.service" ]
+	refute test -e "$units/multi-user.target.wants/chatmail-metadata@.service"
+	grep -q "^ListenStream=$R/run/chatmail-metadata/metadata.sock$" "$units/chatmail-metadata.socket"
+	grep -q "^mail_attribute_dict = proxy:$R/run/chatmail-metadata/metadata.sock:metadata$" \
+		"$R/etc/dovecot/dovecot.conf"
+	[ "$(stat -c '%a %U %G' "$R/etc/turnserver.conf")" = "640 root turnserver" ]
+	secret=$(cat "$R/home/vmail/state/turn-secret" 2>/dev/null || find "$R" -name turn-secret -exec cat {} \;)
+	[ "${#secret}" -eq 64 ]
+	grep -qx "static-auth-secret=$secret" "$R/etc/turnserver.conf"
+	grep -qx "realm=chat.test" "$R/etc/turnserver.conf"
+	grep -qx "denied-peer-ip=127.0.0.0-127.255.255.255" "$R/etc/turnserver.conf"
+	refute test -e "$R/etc/coturn/turnserver.conf"
 }
 
 @test "setup: an account from POST /new logs in over IMAPS and SMTPS of the installed relay" {
@@ -281,7 +306,7 @@ mode_owner() {
 	[[ "$output" == *"wrote $R/etc/dovecot/dovecot.conf"* ]]
 	[[ "$output" == *"wrote $R/var/www/chatmail/index.html"* ]]
 	refute grep -q "wrote $R/etc/postfix\|wrote $R/etc/nginx\|wrote $R/etc/opendkim" <<<"$output"
-	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-mxdeliv, reload dovecot"* ]]
+	[[ "$output" == *"do it yourself: restart chatmail-newemail, restart chatmail-mxdeliv, restart chatmail-notifier, reload dovecot"* ]]
 	if [ "$(relay_dovecot_version)" = 2.3 ]; then
 		grep -q 'quota_rule = \*:storage=2147483648B' "$R/etc/dovecot/dovecot.conf"
 	else
@@ -394,6 +419,9 @@ FAKE
 	for call in "systemctl daemon-reload" "systemctl --quiet enable chatmail-newemail.service" \
 		"systemctl --quiet enable chatmail-expire.timer" "systemctl --quiet enable certbot.timer" \
 		"systemctl restart chatmail-newemail" "systemctl restart opendkim" \
+		"systemctl --quiet enable chatmail-metadata.socket" "systemctl restart chatmail-metadata.socket" \
+		"systemctl --quiet enable chatmail-notifier.service" "systemctl restart chatmail-notifier" \
+		"systemctl --quiet enable coturn.service" "systemctl restart coturn" \
 		"systemctl reload-or-restart postfix" "systemctl restart dovecot" \
 		"systemctl restart systemd-sysctl" "systemctl reload-or-restart nginx" \
 		"systemctl --quiet enable unbound.service" "systemctl restart unbound" \
@@ -412,13 +440,14 @@ FAKE
 	[[ "$output" == *"nothing changed"* ]]
 	refute grep -v '^systemctl is-enabled ' "$CALLS"
 
-	# a changed chatmail.ini: Dovecot's quota and newemail, nothing else
+	# a changed chatmail.ini: Dovecot's quota, newemail and the notifier, nothing else
 	: >"$CALLS"
 	echo "max_mailbox_size = 2G" >>"$other/etc/chatmail/chatmail.ini"
 	run "$setup" --root "$other"
 	[ "$status" -eq 0 ]
 	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart chatmail-newemail
 systemctl restart chatmail-mxdeliv
+systemctl restart chatmail-notifier
 systemctl reload-or-restart dovecot" ]
 	rm -rf "$other"
 }

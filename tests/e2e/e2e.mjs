@@ -12,6 +12,7 @@
 //        node e2e.mjs unencrypted A ADDR [plain]  a message to an address without a key
 //        node e2e.mjs send-burst A B N         A sends N messages to B (B switched off)
 //        node e2e.mjs receive-burst B A        B comes back and must get them all
+//        node e2e.mjs ice NAME                 the ICE servers core uses for calls
 // env:   E2E_DIR, and the relay's HTTPS_PORT, IMAPS_PORT, SMTPS_PORT; E2E_HOST, the relay's name for
 //        a new device (default 127.0.0.1), and E2E_CA, the CA that signed its certificate
 import { createHash, randomBytes } from "node:crypto";
@@ -287,6 +288,17 @@ async function receiveBurst(nameB, nameA) {
   ok(`${b.name} got all ${want.length} messages, in order, none twice`);
 }
 
+// ice NAME: the ICE servers core makes for calls of the relay's METADATA turn (TURN REST
+// credentials), as JSON on one "ok:" line.
+async function ice(name) {
+  const d = await device(name);
+  // core reads the relay's METADATA when it connects
+  const mark = d.mark();
+  await d.rpc.startIo(d.id);
+  await d.waitEvent((e) => e.kind === "ImapInboxIdle", MESSAGE_MS, "IDLE in INBOX", mark);
+  ok(`${name} ICE servers: ${await d.rpc.iceServers(d.id)}`);
+}
+
 const commands = {
   account: (name, qr) => account(name, qr),
   scan: (name, qr) => scan(name, qr),
@@ -297,6 +309,7 @@ const commands = {
   unencrypted: (a, addr, mode) => unencrypted(a, addr, mode),
   "send-burst": (a, b, n) => sendBurst(a, b, Number(n)),
   "receive-burst": (b, a) => receiveBurst(b, a),
+  ice: (name) => ice(name),
 };
 
 const [command, ...args] = process.argv.slice(2);
