@@ -255,9 +255,10 @@ static int render_file(struct sources *sources, const char *source, const char *
 	return 0;
 }
 
-/* Variants of a tree entry: "NAME@VARIANT" is rendered as NAME when the value NAME_version is
+/* Variants of a folder: "NAME@VARIANT" is rendered as NAME when the value NAME_version is
  * VARIANT (conf/dovecot@2.4 with -D dovecot_version=2.4), and NAME itself is then left out.
- * Writes the name to render the entry under into out; returns false to leave it out. */
+ * Files keep their names, '@' or not (systemd's template units: chatmail-metadata@.service).
+ * Writes the name to render the folder under into out; returns false to leave it out. */
 static bool variant_name(struct sources *sources, const char *dir, const char *entry, char *out,
 			 size_t size)
 {
@@ -296,11 +297,19 @@ static int render_tree(struct sources *sources, const char *source, const char *
 	struct dirent *entry;
 	while ((entry = readdir(dir)) != NULL) {
 		char from[4096], to[4096], name[256];
-		if (entry->d_name[0] == '.' ||
-		    !variant_name(sources, source, entry->d_name, name, sizeof name))
+		struct stat entry_st;
+		if (entry->d_name[0] == '.')
 			continue;
 		if (snprintf(from, sizeof from, "%s/%s", source, entry->d_name) >= (int)sizeof from ||
-		    snprintf(to, sizeof to, "%s/%s", dest, name) >= (int)sizeof to ||
+		    lstat(from, &entry_st) != 0) {
+			status = -1;
+			continue;
+		}
+		if (S_ISDIR(entry_st.st_mode)
+			    ? !variant_name(sources, source, entry->d_name, name, sizeof name)
+			    : snprintf(name, sizeof name, "%s", entry->d_name) >= (int)sizeof name)
+			continue;
+		if (snprintf(to, sizeof to, "%s/%s", dest, name) >= (int)sizeof to ||
 		    render_tree(sources, from, to) != 0)
 			status = -1;
 	}

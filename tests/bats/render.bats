@@ -132,4 +132,8 @@ $(id -u)" ]
 	# a version without a folder of its own keeps NAME
 	"$BIN/chatmail-render" -D a_version=3 "$T/src" "$T/three"
 	[ "$(ls "$T/three/a")" = f ]
+	# a file's '@' is part of its name: systemd's template units keep theirs, whatever version
+	echo 'unit {mail_domain}' >"$T/src/b/x@.service"
+	"$BIN/chatmail-render" -D x_version=2 "$T/src" "$T/four"
+	[ "$(cat "$T/four/b/x@.service")" = "unit example.org" ]
 }
