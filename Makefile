@@ -48,8 +48,8 @@ chatmail-metadata_LIBS = -lcrypto
 # Started for every dict connection (every delivery to an account with tokens): linked statically,
 # as filtermail, it spares the dynamic loader. The linker warns that libcrypto and
 # lib/mailstore.o could call NSS: only --turn-secret (getpwnam_r, run once by root) does.
+# libcrypto's static library needs its own (zlib and zstd on Debian 13), as filtermail's.
 chatmail-metadata_STATIC = -static-pie
-# what the static libcrypto needs beside it (Debian 13's: zlib and zstd)
 chatmail-metadata_STATIC_LIBS = $(shell pkg-config --static --libs-only-l libcrypto)
 chatmail-notifier_SRC = $(wildcard push/chatmail-notifier.c)
 chatmail-notifier_LIBS = -lssl -lcrypto

@@ -34,7 +34,8 @@ static int fields_needed(char name)
 	case DICT_COMMIT_ASYNC:
 	case DICT_ROLLBACK: return 1;
 	case DICT_SET: return 3;
-	case DICT_UNSET: return 2;
+	case DICT_UNSET:
+	case DICT_HIDE_LOG_VALUES: return 2;
 	case DICT_ATOMIC_INC:
 	case DICT_TIMESTAMP: return 3;
 	default: return -1;

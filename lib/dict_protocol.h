@@ -1,4 +1,4 @@
-/* Dovecot's dict protocol (v3, Dovecot 2.3.17+), the server's side: a command line split into
+/* Dovecot's dict protocol (v3, Dovecot 2.3.17+; v4, Dovecot 2.4), the server's side: a command line split into
  * its tab-unescaped fields, and the METADATA keys Dovecot sends through it sorted by meaning. */
 #ifndef CHATMAIL_DICT_PROTOCOL_H
 #define CHATMAIL_DICT_PROTOCOL_H
@@ -9,7 +9,11 @@
 #define DICT_LINE_MAX (64 * 1024)
 /* Fields of one command: ITERATE with a few paths is the widest Dovecot sends. */
 #define DICT_FIELDS_MAX 8
-/* The major protocol versions whose commands we read: 3 (Dovecot 2.3), 4 (2.4, the same). */
+/* The major protocol versions whose commands we read: 3 (Dovecot 2.3) and 4 (Dovecot 2.4).
+ * Version 4 (lib-dict-extra/dict-client.c of 2.4) says "H4\t0\t0\t\t<dict name>", with an
+ * empty user: each LOOKUP, ITERATE and BEGIN names its user, as in version 3; BEGIN adds an
+ * expiry in seconds; COMMIT_ASYNC is gone; V (hide log values) is new. The replies are the
+ * same. */
 #define DICT_MAJOR_MIN 3
 #define DICT_MAJOR_MAX 4
 
@@ -26,6 +30,7 @@ enum dict_command_name {
 	DICT_UNSET = 'U',
 	DICT_ATOMIC_INC = 'A',
 	DICT_TIMESTAMP = 'T',
+	DICT_HIDE_LOG_VALUES = 'V', /* version 4 */
 };
 
 /* Reply letters. */
@@ -43,7 +48,8 @@ struct dict_command {
 /* Parses line[0..len) (without its LF) into command, unescaping the fields into out[size]
  * (len + DICT_FIELDS_MAX bytes always suffice). Each command must carry the fields it needs:
  * H major minor value_type user dict, L key, I flags max_rows path, B/C/D/R id, S id key value,
- * U id key, A id key diff, T id sec nsec; more are allowed (a user after L, B and I).
+ * U id key, A id key diff, T id sec nsec, V id yes|no; more are allowed (a user after L, B
+ * and I; an expiry after B's user).
  * Returns 0, or -1 for an unknown command, a missing field, too many fields, a NUL byte or a
  * broken escape. */
 int dict_command_parse(const char *line, size_t len, char *out, size_t size,

@@ -259,7 +259,7 @@ static void command_begin(struct session *s, const struct dict_command *c)
 static void command_change(struct session *s, const struct dict_command *c)
 {
 	struct transaction *t = find_transaction(s, c->field[0]);
-	if (t == NULL || c->name == DICT_TIMESTAMP)
+	if (t == NULL || c->name == DICT_TIMESTAMP || c->name == DICT_HIDE_LOG_VALUES)
 		return;
 	enum metadata_key key = metadata_key_parse(c->field[1], c->field_len[1]);
 	if (c->name == DICT_SET && key == METADATA_DEVICETOKEN && t->token_len == 0 &&
@@ -372,7 +372,8 @@ static int dispatch(struct session *s, const char *line, size_t len)
 	case DICT_SET:
 	case DICT_UNSET:
 	case DICT_ATOMIC_INC:
-	case DICT_TIMESTAMP: command_change(s, &c); return 0;
+	case DICT_TIMESTAMP:
+	case DICT_HIDE_LOG_VALUES: command_change(s, &c); return 0;
 	default: return -1;
 	}
 }

@@ -72,7 +72,6 @@ execs() {
 }
 
 @test "a known address logs in on Dovecot's check of the cached hash; doveauth sees first logins and wrong passwords" {
-	[ "$(relay_dovecot_version)" = 2.3 ] || skip "PORT PENDING: sql passdb on Dovecot 2.4"
 	A=cacheusr1@example.org
 	imap_login $A 'right-password' >/dev/null  # doveauth creates the account
 	imap_login $A 'right-password' >/dev/null  # the sql passdb reads the hash
@@ -84,23 +83,26 @@ execs() {
 	# doveauth ran for the creation and the wrong password only
 	[ "$(execs $A)" -eq 2 ]
 	# logins 3 and 5 and the wrong password were answered from the cache
-	[ "$(grep -c "sql($A,.*): cache hit" "$T/dovecot/log")" -eq 3 ]
+	[ "$(dovecot_auth_count passdb-hit $A)" -eq 3 ]
 	# the cache holds the hash, not a verdict: the wrong password was checked against it
-	grep -q "sql($A,.*): cached password mismatch\|sql($A,.*): Password mismatch" "$T/dovecot/log"
+	[ "$(dovecot_auth_count mismatch $A)" -ge 1 ]
 	# three deliveries: the userdb entry the logins looked up, from Dovecot's cache; no
 	# database lookup, no doveauth
-	misses=$(grep -c "sql($A,.*): userdb cache miss" "$T/dovecot/log")
-	hits=$(grep -c "sql($A,.*): userdb cache hit" "$T/dovecot/log")
+	misses=$(dovecot_auth_count miss $A)
+	hits=$(dovecot_auth_count hit $A)
 	for i in 1 2 3; do
 		[[ "$(lmtp_deliver $A "delivery $i")" == "250 2.0.0 "*Saved* ]]
 	done
-	[ "$(grep -c "sql($A,.*): userdb cache miss" "$T/dovecot/log")" -eq "$misses" ]
-	[ "$(grep -c "sql($A,.*): userdb cache hit" "$T/dovecot/log")" -eq $((hits + 3)) ]
+	# (Dovecot 2.4 keeps the IMAP logins' entry apart from the deliveries' (its auth settings
+	# are per protocol): there the first delivery reads the database once, the next two hit)
+	local first=0
+	[ "$(relay_dovecot_version)" = 2.3 ] || first=1
+	[ "$(dovecot_auth_count miss $A)" -eq $((misses + first)) ]
+	[ "$(dovecot_auth_count hit $A)" -eq $((hits + 3 - first)) ]
 	[ "$(execs $A)" -eq 2 ]
 }
 
 @test "a login doveauth does not see still records its time for the expiry (last_login plugin)" {
-	[ "$(relay_dovecot_version)" = 2.3 ] || skip "PORT PENDING: sql passdb on Dovecot 2.4"
 	A=lastlogn1@example.org
 	imap_login $A 'right-password' >/dev/null
 	sqlite3 -cmd '.timeout 5000' "$PASSDB" "UPDATE users SET last_login = 86400 WHERE addr = '$A'"

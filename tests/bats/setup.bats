@@ -137,8 +137,13 @@ mode_owner() {
 	[ -L "$units/multi-user.target.wants/chatmail-notifier.service" ]
 	refute test -e "$units/multi-user.target.wants/chatmail-metadata@.service"
 	grep -q "^ListenStream=$R/run/chatmail-metadata/metadata.sock$" "$units/chatmail-metadata.socket"
-	grep -q "^mail_attribute_dict = proxy:$R/run/chatmail-metadata/metadata.sock:metadata$" \
-		"$R/etc/dovecot/dovecot.conf"
+	if [ "$(relay_dovecot_version)" = 2.3 ]; then
+		grep -q "^mail_attribute_dict = proxy:$R/run/chatmail-metadata/metadata.sock:metadata$" \
+			"$R/etc/dovecot/dovecot.conf"
+	else
+		grep -q "^    dict_proxy_socket_path = $R/run/chatmail-metadata/metadata.sock$" \
+			"$R/etc/dovecot/dovecot.conf"
+	fi
 	[ "$(stat -c '%a %U %G' "$R/etc/turnserver.conf")" = "640 root turnserver" ]
 	secret=$(cat "$R/home/vmail/state/turn-secret" 2>/dev/null || find "$R" -name turn-secret -exec cat {} \;)
 	[ "${#secret}" -eq 64 ]

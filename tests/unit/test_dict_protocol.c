@@ -1,4 +1,4 @@
-/* Dovecot's dict protocol lines and METADATA keys, as Dovecot 2.3.19 sends them. */
+/* Dovecot's dict protocol lines and METADATA keys, as Dovecot 2.3.19 and 2.4.1 send them. */
 #include "dict_protocol.h"
 #include "test.h"
 
@@ -29,6 +29,25 @@ static void test_commands(void)
 	CHECK(parse("S1\tk\ta\001tb\0011c", &c) == 0);
 	CHECK(c.field_len[2] == 5 && memcmp(c.field[2], "a\tb\001c", 5) == 0);
 	CHECK(parse("S1\tk\t\001n", &c) == 0 && c.field[2][0] == '\n');
+}
+
+/* Version 4 (Dovecot 2.4): no user in the hello, an expiry after BEGIN's user, V. */
+static void test_version4(void)
+{
+	struct dict_command c;
+	CHECK(parse("H4\t0\t0\t\tmetadata", &c) == 0);
+	CHECK(c.name == DICT_HELLO && c.field_count == 5);
+	CHECK_STR(c.field[0], "4");
+	CHECK(c.field_len[3] == 0);
+	CHECK_STR(c.field[4], "metadata");
+	CHECK(parse("B1\tu@example.org\t0", &c) == 0 && c.name == DICT_BEGIN);
+	CHECK(c.field_count == 3);
+	CHECK_STR(c.field[1], "u@example.org");
+	CHECK(parse("V1\tyes", &c) == 0 && c.name == DICT_HIDE_LOG_VALUES);
+	CHECK_STR(c.field[1], "yes");
+	CHECK(parse("V1", &c) != 0); /* no value */
+	CHECK(parse("Lpriv/43f5f508a7ea0366dff30200c15250e3/devicetoken\tu@example.org", &c) == 0);
+	CHECK(parse("I0\t0\tpriv/abc/\tu@example.org", &c) == 0 && c.field_count == 4);
 }
 
 static void test_refused(void)
@@ -90,6 +109,7 @@ static void test_keys(void)
 int main(void)
 {
 	test_commands();
+	test_version4();
 	test_refused();
 	test_escape();
 	test_keys();

@@ -94,6 +94,11 @@ service stats {
     mode = 0666
   }
 }
+protocol imap {
+  mail_plugins {
+    last_login = yes
+  }
+}
 CONF
 	fi
 	dovecot_accounts_section >>"$DOVECOT_CONF" || return 1
@@ -139,7 +144,9 @@ dovecot_auth_debug() {
 # dovecot_auth_count EVENT USER: how many auth debug lines of $T/dovecot/log say EVENT for
 # USER: "doveauth" (Dovecot ran doveauth as its passdb), "prefetch" (a login's userdb fields
 # came from doveauth's answer), "miss" and "hit" (a userdb lookup of the sql userdb, missing or
-# hitting the auth cache). Dovecot 2.4 words these lines its own way.
+# hitting the auth cache), "passdb-hit" (a login of the sql passdb answered from the auth
+# cache), "mismatch" (the sql passdb refused a password, cached or read). Dovecot 2.4 words
+# these lines its own way.
 dovecot_auth_count() {
 	local pattern
 	case "$(relay_dovecot_version) $1" in
@@ -147,10 +154,14 @@ dovecot_auth_count() {
 	"2.3 prefetch") pattern="prefetch($2,.*): success" ;;
 	"2.3 miss") pattern="sql($2,.*): userdb cache miss" ;;
 	"2.3 hit") pattern="sql($2,.*): userdb cache hit" ;;
+	"2.3 passdb-hit") pattern="sql($2,.*): cache hit" ;;
+	"2.3 mismatch") pattern="sql($2,.*): cached password mismatch\|sql($2,.*): Password mismatch" ;;
 	*" doveauth") pattern="auth-worker($2,.*: db-lua: execute: " ;;
 	*" prefetch") pattern="auth($2,.*: prefetch: success" ;;
 	*" miss") pattern="auth($2,.*: sql: userdb cache miss" ;;
 	*" hit") pattern="auth($2,.*: sql: userdb cache hit" ;;
+	*" passdb-hit") pattern="auth($2,.*: sql: cache hit" ;;
+	*" mismatch") pattern="auth($2,.*: sql: cached password mismatch\|auth-worker($2,.*: sql: Password mismatch" ;;
 	esac
 	grep -c "$pattern" "$T/dovecot/log" || true
 }
