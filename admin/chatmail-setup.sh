@@ -506,6 +506,7 @@ make_self_signed() {
 service_of() { # service_of TOP-DIR RELATIVE-PATH
 	case "$1" in
 	postfix | dovecot | nginx) echo "$1 reload" ;;
+	dovecot-push) echo "dovecot reload" ;; # the push script both Dovecot templates name
 	opendkim | unbound) echo "$1 restart" ;;
 	sysctl.d) echo "systemd-sysctl restart" ;; # applies every drop-in, ours too
 	systemd)

@@ -74,9 +74,12 @@ $(id -u)" ]
 			"$T/$profile-conf-2.4"
 		[ "$(head -1 "$T/$profile-conf-2.4/dovecot/dovecot.conf")" = "dovecot_config_version = 2.4.0" ]
 		[ -f "$T/$profile-conf-2.4/dovecot/doveauth.lua" ]
-		# both Dovecots run the same push script (a copy beside each template)
-		cmp "$T/$profile-conf-2.4/dovecot/push_notification.lua" \
-			"$T/$profile-conf/dovecot/push_notification.lua"
+		# both Dovecots run the one push script, rendered once beside their templates
+		grep -q "{conf_dir}/dovecot-push/push_notification.lua" "$ROOT/conf/dovecot/dovecot.conf"
+		grep -q "{conf_dir}/dovecot-push/push_notification.lua" "$ROOT/conf/dovecot@2.4/dovecot.conf"
+		[ -f "$T/$profile-conf-2.4/dovecot-push/push_notification.lua" ]
+		[ ! -e "$T/$profile-conf-2.4/dovecot/push_notification.lua" ]
+		[ ! -e "$T/$profile-conf/dovecot/push_notification.lua" ]
 		[ ! -e "$T/$profile-conf-2.4/dovecot/dovecot-sql.conf.ext" ]
 		[ ! -e "$T/$profile-conf-2.4/dovecot@2.4" ]
 		[ ! -e "$T/$profile-conf/dovecot@2.4" ]
