@@ -69,11 +69,12 @@ static const char *shared_constant(struct sources *sources, const char *name, si
 	return n > 0 && (size_t)n < sizeof sources->buffer ? sources->buffer : NULL;
 }
 
-/* What a relay of max_imap_connections idle clients needs of Dovecot and the kernel. Each
- * connection may be held by imap-login (TLS) and by imap or imap-hibernate at once, and each
- * keeps one inotify instance of the mail user watching a few paths of its maildir: twice the
- * connections covers a client waking up (its new imap process watches before the hibernated
- * one lets go), LMTP and the rest. */
+/* What a relay of max_imap_connections idle clients needs of Dovecot, nginx and the kernel. Each
+ * connection may be held by imap-login and by imap or imap-hibernate at once, and each keeps one
+ * inotify instance of the mail user watching a few paths of its maildir: twice the connections
+ * covers a client waking up (its new imap process watches before the hibernated one lets go),
+ * LMTP and the rest. nginx ends IMAPS: two connections of one worker a client (its own and the
+ * one to Dovecot), and a worker may get them all. */
 #define INOTIFY_WATCHES_PER_INSTANCE 16
 #define FD_LIMIT_SPARE 1024
 #define SOMAXCONN_MIN 4096
@@ -88,6 +89,10 @@ static int connection_limit(const struct config *config, const char *name, char 
 		value = client_limit;
 	else if (strcmp(name, "dovecot_fd_limit") == 0) /* a client's socket and inotify fd */
 		value = 2 * client_limit + FD_LIMIT_SPARE;
+	else if (strcmp(name, "nginx_worker_connections") == 0)
+		value = twice + FD_LIMIT_SPARE;
+	else if (strcmp(name, "nginx_fd_limit") == 0) /* and the worker's files and logs */
+		value = twice + 2 * FD_LIMIT_SPARE;
 	else if (strcmp(name, "inotify_max_user_instances") == 0)
 		value = twice;
 	else if (strcmp(name, "inotify_max_user_watches") == 0)

@@ -15,7 +15,7 @@ ROOT=$(pwd)
 N=${IDLE_CLIENTS:-2000}
 WAIT=${IDLE_WAIT:-40}
 DELIVERIES=${IDLE_DELIVERIES:-100}
-HIBERNATE=${IDLE_HIBERNATE_TIMEOUT:-30s}
+HIBERNATE=${IDLE_HIBERNATE_TIMEOUT:-30s} # IDLE_HIBERNATION: on, off or both (the default)
 BIN=${CHATMAIL_BIN:-$ROOT/build}
 TOOL=$BIN/tools/imapidle
 [ -x "$TOOL" ] || { echo "idle: $TOOL is missing (make bench builds it)"; exit 1; }
@@ -127,6 +127,9 @@ max_imap_connections = $((N + 100))"
 }
 
 echo "idle clients: N = $N, load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-run "$HIBERNATE"
-run 0
+case ${IDLE_HIBERNATION:-both} in
+on) run "$HIBERNATE" ;;
+off) run 0 ;;
+*) run "$HIBERNATE"; run 0 ;;
+esac
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -44,9 +44,11 @@ ask() {
 	relay_ports
 	CHATMAIL_INI=$RUN_DIR/chatmail.ini run "$BIN/chatmail-render" --values "$LAYOUT/local.values" \
 		-D run_dir=/x -D bin_dir=/y -D listen=127.0.0.1 "${PORT_DEFINES[@]}" --get imap_hibernate_timeout dovecot_client_limit dovecot_fd_limit \
-		inotify_max_user_instances inotify_max_user_watches somaxconn
+		inotify_max_user_instances inotify_max_user_watches somaxconn nginx_worker_connections nginx_fd_limit
 	[ "$status" -eq 0 ]
-	[ "$output" = "30s"$'\n'"1000"$'\n'"3024"$'\n'"600"$'\n'"9600"$'\n'"4096" ]
+	[ "$output" = "30s"$'\n'"1000"$'\n'"3024"$'\n'"600"$'\n'"9600"$'\n'"4096"$'\n'"1624"$'\n'"2648" ]
+	grep -qxF '	worker_connections 1624;' "$RUN_DIR/etc/nginx/nginx.conf"
+	grep -qxF 'worker_rlimit_nofile 2648;' "$RUN_DIR/etc/nginx/nginx.conf"
 	run doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h imap_hibernate_timeout
 	# Dovecot 2.4 prints the time as it is written
 	if [ "$(relay_dovecot_version)" = 2.3 ]; then

@@ -62,6 +62,45 @@ setup() {
 	[[ "$output" == *"< 530"* ]]
 }
 
+# plain PORT LINE...: each LINE to a plain connection to 127.0.0.1:PORT, and all the server said
+# in the 3 s after them (or until it closed the connection).
+plain() {
+	local port=$1
+	shift
+	exec 3<>"/dev/tcp/127.0.0.1/$port"
+	[ $# -eq 0 ] || printf '%s\r\n' "$@" >&3
+	timeout 3 cat <&3 || true
+	exec 3<&-
+}
+
+@test "IMAP on port 143 offers no login before STARTTLS" {
+	# from 127.0.0.2: Dovecot counts a connection from its own address as secured
+	run timeout 20 python3 "$ROOT/tests/tools/tls-alpn.py" --plain --bind 127.0.0.2 127.0.0.1 \
+		"$IMAP_PORT" "a CAPABILITY" "b LOGIN $A_ADDR $A_PASS" "c LOGOUT"
+	echo "$output"
+	[[ "$output" == *"LOGINDISABLED"* ]]
+	[[ "$output" == *"STARTTLS"* ]]
+	[[ "$output" == *"b NO "*"Plaintext authentication disallowed"* ]]
+	refute grep -qF "Login: user=<$A_ADDR>" "$RUN_DIR/log/dovecot.log"
+}
+
+@test "IMAPS ends its TLS in nginx, and Dovecot sees the client's own address" {
+	auth=$(printf '\0%s\0%s' "$A_ADDR" "$A_PASS" | base64 -w0)
+	run timeout 20 python3 "$ROOT/tests/tools/tls-alpn.py" --bind 127.0.0.2 127.0.0.1 "$IMAPS_PORT" \
+		"a AUTHENTICATE PLAIN $auth" "b LOGOUT"
+	echo "$output"
+	[[ "$output" == *"a OK "*"Logged in"* ]]
+	grep -E "imap-login-nginx: Info: Login: user=<$A_ADDR>, method=PLAIN, rip=127\.0\.0\.2," \
+		"$RUN_DIR/log/dovecot.log"
+	# the TLS is nginx's: it answers on 993, and Dovecot's listener behind it speaks plain IMAP
+	# to nginx only: a connection without the PROXY protocol header gets not even a greeting
+	ss -ltnp "sport = :$IMAPS_PORT" | grep -q nginx
+	run plain "$IMAP_BACKEND_PORT" "a LOGIN $A_ADDR $A_PASS"
+	echo "backend without PROXY header: $output"
+	[[ "$output" != *"OK"* ]]
+	refute grep -qE "Login: user=<$A_ADDR>.*rip=127\.0\.0\.1," "$RUN_DIR/log/dovecot.log"
+}
+
 @test "an encrypted message reaches the recipient's INBOX within seconds, over 465 and 587" {
 	encrypted_message "$A_ADDR" "$B_ADDR" >"$M"
 	send_smtps "$A_ADDR" "$A_PASS" "$A_ADDR" "$B_ADDR" "$M"

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""A TLS client for tests/bats/alpn.bats: connects from a chosen source address with a chosen
-ALPN (or none), reads the server's greeting (none with --client-first, for HTTP), then sends each LINE and reads its whole reply
+"""A TLS client for tests/bats/alpn.bats and relay.bats: connects from a chosen source address
+with a chosen ALPN (or none; --plain: no TLS at all), reads the server's greeting (none with --client-first, for HTTP), then sends each LINE and reads its whole reply
 (up to an SMTP reply's last line, an IMAP tagged line or a continuation), printing everything
 the server said. The certificate is not checked: the test relay's is self-signed.
 
-usage: tls-alpn.py [--bind ADDR] [--alpn PROTO] [--client-first] HOST PORT [LINE]...
+usage: tls-alpn.py [--bind ADDR] [--alpn PROTO | --plain] [--client-first] HOST PORT [LINE]...
 """
 import argparse
 import re
@@ -30,6 +30,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--bind", default="")
 parser.add_argument("--alpn")
 parser.add_argument("--client-first", action="store_true")
+parser.add_argument("--plain", action="store_true")
 parser.add_argument("host")
 parser.add_argument("port", type=int)
 parser.add_argument("lines", nargs="*")
@@ -42,7 +43,7 @@ if args.alpn:
     context.set_alpn_protocols([args.alpn])
 
 raw = socket.create_connection((args.host, args.port), timeout=10, source_address=(args.bind, 0))
-with context.wrap_socket(raw) as tls:
+with raw if args.plain else context.wrap_socket(raw) as tls:
     if not args.client_first:
         reply(tls)
     for line in args.lines:
