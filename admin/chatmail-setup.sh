@@ -628,6 +628,13 @@ enable_units() {
 # Reloads or restarts what changed (systemd only); elsewhere says what to reload.
 apply_changes() {
 	local service todo=()
+	# nginx takes over listeners Dovecot may still hold (IMAPS moved to nginx): a reload lets
+	# Dovecot close them some time after systemctl returns, a restart before it returns. So
+	# Dovecot restarts, and first, when nginx changes too.
+	if [[ " ${RELOAD[*]} ${RESTART[*]} " == *" nginx "* && " ${RELOAD[*]} " == *" dovecot "* &&
+		" ${RESTART[*]} " != *" dovecot "* ]]; then
+		RESTART=(dovecot "${RESTART[@]}")
+	fi
 	for service in "${RESTART[@]}"; do [ "$service" = daemon-reload ] || todo+=("restart $service"); done
 	for service in "${RELOAD[@]}"; do
 		[[ " ${RESTART[*]} " == *" $service "* ]] || todo+=("reload $service")

@@ -85,7 +85,7 @@ accounts() {
 	auth=$(plain_auth "$addr" "$password")
 	run tls --bind 127.0.0.2 --alpn imap "a AUTHENTICATE PLAIN $auth" "b LOGOUT"
 	[[ "$output" == *"a OK "*"Logged in"* ]]
-	grep -qF "Login: user=<$addr>, method=PLAIN, rip=127.0.0.2," "$RUN_DIR/log/dovecot.log"
+	grep -qF "$(dovecot_login_line "$addr"), method=PLAIN, rip=127.0.0.2," "$RUN_DIR/log/dovecot.log"
 	run tls --bind 127.0.0.3 --alpn smtp "EHLO client.test" "AUTH PLAIN $auth" "QUIT"
 	[[ "$output" == *"235 2.7.0 Authentication successful"* ]]
 	grep -q 'postfix/smtps/smtpd\[[0-9]*\]: connect from [^ ]*\[127\.0\.0\.3\]' "$RUN_DIR/log/postfix.log"
@@ -137,7 +137,7 @@ accounts() {
 	[[ "$output" == *"ok: A got B's reply with a padlock in the same chat"* ]]
 	# Dovecot and Postfix served A (through nginx: A knows no other port)
 	a=$(jq -r .email "$E2E_DIR/A/account.json")
-	grep -qF "Login: user=<$a>" "$RUN_DIR/log/dovecot.log"
+	grep -qF "$(dovecot_login_line "$a")" "$RUN_DIR/log/dovecot.log"
 	grep -F "sasl_username=$a" "$RUN_DIR/log/postfix.log" | grep -q 'postfix/smtps/smtpd'
 	grep -F "sasl_username=<$a>" "$RUN_DIR/log/postfix.log" | grep -q 'proxy-accept: END-OF-MESSAGE: 250 '
 	grep -F "to=<$a>" "$RUN_DIR/log/postfix.log" | grep -q 'status=sent'

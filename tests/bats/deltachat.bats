@@ -36,6 +36,11 @@ password() {
 	jq -r .password "$E2E_DIR/$1/account.json"
 }
 
+# relay_imap_processes: how many imap processes (logged-in, not hibernated clients) Dovecot runs.
+relay_imap_processes() {
+	pgrep -c -x -P "$(cat "$RUN_DIR/run/dovecot/master.pid")" imap || true
+}
+
 log_lines() {
 	grep -c "$1" "$RUN_DIR/log/$2" || true
 }
@@ -139,4 +144,27 @@ log_lines() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"ok: B got all 20 messages, in order, none twice"* ]]
+}
+
+@test "Delta Chat: idle clients hibernate (no imap process left), and a new message still arrives" {
+	# the relay's default imap_hibernate_timeout, 30 s
+	local out=$BATS_TEST_TMPDIR/idle.out i hibernated=
+	dc idle A B 45 >"$out" 2>&1 &
+	local pid=$!
+	for ((i = 0; i < 1200; i++)); do
+		grep -q "ok: A and B are online" "$out" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "ok: A and B are online" "$out"
+	echo "imap processes with A and B online: $(relay_imap_processes)"
+	[ "$(relay_imap_processes)" -gt 0 ]
+	for ((i = 0; i < 440; i++)); do
+		[ "$(relay_imap_processes)" = 0 ] && hibernated=yes && break
+		sleep 0.1
+	done
+	wait "$pid" || { cat "$out"; false; }
+	cat "$out"
+	[ "$hibernated" = yes ]
+	grep -q "ok: B got A's text" "$out"
 }

@@ -454,6 +454,16 @@ FAKE
 systemctl restart chatmail-mxdeliv
 systemctl restart chatmail-notifier
 systemctl reload-or-restart dovecot" ]
+
+	# changed configs of Dovecot and nginx: Dovecot restarts (its listeners closed when systemctl
+	# returns, nginx may take them), then nginx reloads
+	: >"$CALLS"
+	echo "# edited" >>"$other/etc/dovecot/dovecot.conf"
+	echo "# edited" >>"$other/etc/nginx/nginx.conf"
+	run "$setup" --root "$other"
+	[ "$status" -eq 0 ]
+	[ "$(grep -v '^systemctl is-enabled ' "$CALLS")" = "systemctl restart dovecot
+systemctl reload-or-restart nginx" ]
 	rm -rf "$other"
 }
 

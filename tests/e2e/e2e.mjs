@@ -13,6 +13,7 @@
 //        node e2e.mjs send-burst A B N         A sends N messages to B (B switched off)
 //        node e2e.mjs receive-burst B A        B comes back and must get them all
 //        node e2e.mjs ice NAME                 the ICE servers core uses for calls
+//        node e2e.mjs idle A B SECONDS         both online and idle that long, then A's text to B
 // env:   E2E_DIR, and the relay's HTTPS_PORT, IMAPS_PORT, SMTPS_PORT; E2E_HOST, the relay's name for
 //        a new device (default 127.0.0.1), and E2E_CA, the CA that signed its certificate
 import { createHash, randomBytes } from "node:crypto";
@@ -155,6 +156,23 @@ async function exchange(nameA, nameB) {
   check(gotReply.showPadlock, "the reply is not shown as encrypted");
   check(gotReply.chatId === chat, "the reply came in another chat");
   ok(`${a.name} got ${b.name}'s reply with a padlock in the same chat`);
+}
+
+// idle A B SECONDS: both devices online, saying so once they are, and idle for SECONDS (past
+// the relay's IMAP hibernation timeout: tests/bats/deltachat.bats watches the relay meanwhile);
+// then A's text must reach B.
+async function idle(nameA, nameB, seconds) {
+  const a = await device(nameA);
+  const b = await device(nameB);
+  const chat = await chatWith(a, b);
+  ok(`${a.name} and ${b.name} are online, idle for ${seconds} s`);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const text = `still there, ${b.name}? ${token()}`;
+  const mark = b.mark();
+  const sent = Date.now();
+  await a.rpc.miscSendTextMessage(a.id, chat, text);
+  await b.waitIncoming((m) => m.text === text, MESSAGE_MS, "the text after idling", mark);
+  ok(`${b.name} got ${a.name}'s text ${Date.now() - sent} ms after it was sent`);
 }
 
 async function group(nameA, nameB, nameC) {
@@ -310,6 +328,7 @@ const commands = {
   "send-burst": (a, b, n) => sendBurst(a, b, Number(n)),
   "receive-burst": (b, a) => receiveBurst(b, a),
   ice: (name) => ice(name),
+  idle: (a, b, seconds) => idle(a, b, Number(seconds)),
 };
 
 const [command, ...args] = process.argv.slice(2);
