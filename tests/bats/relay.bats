@@ -184,6 +184,8 @@ plain() {
 	for capability in IDLE XCHATMAIL XDELTAPUSH METADATA QUOTA NOTIFY; do
 		[[ "$output" == *" $capability"* ]] || { echo "no $capability in: $output"; false; }
 	done
+	# a client that compresses cannot hibernate (README "Idle clients")
+	[[ "$output" != *"COMPRESS"* ]]
 }
 
 @test "an IMAP login Dovecot answers itself records its time for the expiry" {
