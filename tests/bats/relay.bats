@@ -33,7 +33,7 @@ setup() {
 		[[ "$output" == *"imap_capability = +XDELTAPUSH XCHATMAIL"* ]]
 	else
 		[ "$(doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h imap_capability)" = \
-			$'XDELTAPUSH = yes\nXCHATMAIL = yes' ]
+			$'XDELTAPUSH = yes\nXCHATMAIL = yes\n"COMPRESS=DEFLATE" = no' ]
 	fi
 	run nginx -t -c "$RUN_DIR/etc/nginx/nginx.conf" -e "$RUN_DIR/log/nginx-error.log"
 	[ "$status" -eq 0 ]
@@ -74,14 +74,16 @@ plain() {
 }
 
 @test "IMAP on port 143 offers no login before STARTTLS" {
-	# from 127.0.0.2: Dovecot counts a connection from its own address as secured
+	# from 127.0.0.2: Dovecot counts a connection from its own address as secured; the
+	# credentials in base64 (a password may hold what an IMAP atom may not)
+	auth=$(printf '\0%s\0%s' "$A_ADDR" "$A_PASS" | base64 -w0)
 	run timeout 20 python3 "$ROOT/tests/tools/tls-alpn.py" --plain --bind 127.0.0.2 127.0.0.1 \
-		"$IMAP_PORT" "a CAPABILITY" "b LOGIN $A_ADDR $A_PASS" "c LOGOUT"
+		"$IMAP_PORT" "a CAPABILITY" "b AUTHENTICATE PLAIN $auth" "c LOGOUT"
 	echo "$output"
 	[[ "$output" == *"LOGINDISABLED"* ]]
 	[[ "$output" == *"STARTTLS"* ]]
-	# "Plaintext" in Dovecot 2.3's words, "Cleartext" in 2.4's
-	[[ "$output" == *"b NO "*"text authentication disallowed"* ]]
+	# (the wording differs between Dovecot 2.3 and 2.4; the response code does not)
+	[[ "$output" == *"b NO [PRIVACYREQUIRED] "* ]]
 	refute grep -qF "$(dovecot_login_line "$A_ADDR")" "$RUN_DIR/log/dovecot.log"
 }
 
