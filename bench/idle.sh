@@ -5,6 +5,7 @@
 # INBOX, IDLE; after IDLE_WAIT seconds (default 40, past the 30 s imap_hibernate_timeout) the
 # relay's PSS and RSS by daemon and per idle client; then a message to 100 random clients
 # (IDLE_DELIVERIES) and the time from the SMTP 250 to the client's EXISTS, p50 and p99.
+# IDLE_HIBERNATION=on or off runs one of the two modes (default: both).
 # The kernel's fs.inotify.max_user_instances (one per client of the mail user) is raised by
 # what the clients need for the run and restored afterwards; the clients' open-file limit is
 # raised for them alone (the relay's: scripts/relay).
@@ -15,7 +16,7 @@ ROOT=$(pwd)
 N=${IDLE_CLIENTS:-2000}
 WAIT=${IDLE_WAIT:-40}
 DELIVERIES=${IDLE_DELIVERIES:-100}
-HIBERNATE=${IDLE_HIBERNATE_TIMEOUT:-30s} # IDLE_HIBERNATION: on, off or both (the default)
+HIBERNATE=${IDLE_HIBERNATE_TIMEOUT:-30s}
 BIN=${CHATMAIL_BIN:-$ROOT/build}
 TOOL=$BIN/tools/imapidle
 [ -x "$TOOL" ] || { echo "idle: $TOOL is missing (make bench builds it)"; exit 1; }

@@ -40,11 +40,6 @@ greeting() {
 		2>/dev/null | head -1
 }
 
-# plain_auth ADDRESS PASSWORD: SASL PLAIN's initial response.
-plain_auth() {
-	printf '\0%s\0%s' "$1" "$2" | base64 -w0
-}
-
 # page COMMAND ARGS...: the browser driver (tests/e2e/page.mjs) on the relay's page, with a
 # fresh browser profile.
 page() {

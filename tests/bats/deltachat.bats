@@ -36,11 +36,6 @@ password() {
 	jq -r .password "$E2E_DIR/$1/account.json"
 }
 
-# relay_imap_processes: how many imap processes (logged-in, not hibernated clients) Dovecot runs.
-relay_imap_processes() {
-	pgrep -c -x -P "$(cat "$RUN_DIR/run/dovecot/master.pid")" imap || true
-}
-
 log_lines() {
 	grep -c "$1" "$RUN_DIR/log/$2" || true
 }
@@ -157,10 +152,10 @@ log_lines() {
 		sleep 0.1
 	done
 	grep -q "ok: A and B are online" "$out"
-	echo "imap processes with A and B online: $(relay_imap_processes)"
-	[ "$(relay_imap_processes)" -gt 0 ]
+	echo "imap processes with A and B online: $(dovecot_children imap)"
+	[ "$(dovecot_children imap)" -gt 0 ]
 	for ((i = 0; i < 440; i++)); do
-		[ "$(relay_imap_processes)" = 0 ] && hibernated=yes && break
+		[ "$(dovecot_children imap)" = 0 ] && hibernated=yes && break
 		sleep 0.1
 	done
 	wait "$pid" || { cat "$out"; false; }

@@ -17,11 +17,6 @@ teardown_file() {
 	relay_stop
 }
 
-# dovecot_children NAME: how many processes called NAME the relay's Dovecot runs.
-dovecot_children() {
-	pgrep -c -x -P "$(cat "$RUN_DIR/run/dovecot/master.pid")" "$1" || true
-}
-
 # wait_hibernated: waits up to 15 s until no imap process is left: every client hibernated.
 wait_hibernated() {
 	local i

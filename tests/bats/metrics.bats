@@ -242,12 +242,16 @@ matching() {
 	grep -qx '# TYPE chatmail_storage_bytes gauge' "$file"
 }
 
-@test "without mtail_address the layout keeps Dovecot's metrics listener off" {
+@test "without mtail_address the layout keeps Dovecot's metrics listener and stats writer off" {
 	local ini=$BATS_TEST_TMPDIR/chatmail.ini
 	grep -v '^mtail_address' "$RUN_DIR/chatmail.ini" >"$ini"
-	run local_layout "$ini" mtail_address dovecot_metrics_listen_port
+	run local_layout "$ini" mtail_address dovecot_stats_writer dovecot_metrics_listen_port
 	[ "$status" -eq 0 ]
-	[ "$output" = $'\n0' ]
+	[ "$output" = $'\n\n0' ]
+	# with it (this file's relay), every process writes to the stats process
+	run local_layout "$RUN_DIR/chatmail.ini" dovecot_stats_writer
+	[ "$output" = stats-writer ]
+	[ "$(doveconf -c "$RUN_DIR/etc/dovecot/dovecot.conf" -h stats_writer_socket_path)" = stats-writer ]
 }
 
 @test "chatmail-setup with mtail_address installs the mtail unit, the gauges and Dovecot's listener; without, removes the unit" {

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """A TLS client for tests/bats/alpn.bats and relay.bats: connects from a chosen source address
-with a chosen ALPN (or none; --plain: no TLS at all), reads the server's greeting (none with --client-first, for HTTP), then sends each LINE and reads its whole reply
-(up to an SMTP reply's last line, an IMAP tagged line or a continuation), printing everything
-the server said. The certificate is not checked: the test relay's is self-signed.
+with a chosen ALPN (or none; --plain: no TLS at all), reads the server's greeting (none with
+--client-first, for HTTP), then sends each LINE and reads its whole reply (up to an SMTP
+reply's last line, an IMAP tagged line or a continuation, or the server closing, a reset too),
+printing everything the server said. The certificate is not checked: the test relay's is
+self-signed.
 
 usage: tls-alpn.py [--bind ADDR] [--alpn PROTO | --plain] [--client-first] HOST PORT [LINE]...
 """
@@ -18,7 +20,10 @@ LAST_LINE = re.compile(rb"(^|\r\n)([0-9]{3} [^\r\n]*|[A-Za-z0-9.]+ (OK|NO|BAD)[^
 def reply(tls):
     data = b""
     while not LAST_LINE.search(data):
-        chunk = tls.recv(65536)
+        try:
+            chunk = tls.recv(65536)
+        except ConnectionResetError:  # closed with our line unread: closed all the same
+            chunk = b""
         if not chunk:
             break
         data += chunk

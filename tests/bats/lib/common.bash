@@ -42,6 +42,12 @@ wait_port() {
 	return 1
 }
 
+# plain_auth ADDRESS PASSWORD: SASL PLAIN's initial response (base64: a password may hold what an
+# IMAP atom may not).
+plain_auth() {
+	printf '\0%s\0%s' "$1" "$2" | base64 -w0
+}
+
 # refute COMMAND...: fails when COMMAND succeeds. (A bare "! cmd" never fails a bats test.)
 refute() {
 	if "$@"; then

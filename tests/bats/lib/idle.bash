@@ -16,9 +16,9 @@ idle_start() {
 		while IFS= read -r line; do echo "$(now_us) ${line%$'\r'}"; done >"$IDLE_LOG" &
 	IDLE_PID=$!
 	exec {IDLE_FD}>"$IDLE_DIR/in"
-	# SASL PLAIN: a password is sent as it is, whatever characters it holds
+	# SASL PLAIN (common.bash): a password is sent as it is, whatever characters it holds
 	printf 'a AUTHENTICATE PLAIN %s\r\nb SELECT INBOX\r\nc IDLE\r\n' \
-		"$(printf '\0%s\0%s' "$1" "$2" | base64 -w0)" >&"$IDLE_FD"
+		"$(plain_auth "$1" "$2")" >&"$IDLE_FD"
 	idle_wait_line '^[0-9]* + idling' || { cat "$IDLE_LOG" >&2; return 1; }
 }
 

@@ -80,6 +80,12 @@ send_port25() {
 		--mail-rcpt "$2" --upload-file "$3"
 }
 
+# dovecot_children NAME: how many processes called NAME the relay's Dovecot runs (imap: the
+# logged-in clients that are not hibernated).
+dovecot_children() {
+	pgrep -c -x -P "$(cat "$RUN_DIR/run/dovecot/master.pid")" "$1" || true
+}
+
 # inbox_count USER PASSWORD: how many messages INBOX holds, over IMAPS.
 inbox_count() {
 	curl -sS --insecure --max-time 20 --user "$1:$2" "imaps://127.0.0.1:$IMAPS_PORT/INBOX" \
